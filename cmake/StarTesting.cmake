@@ -1,0 +1,13 @@
+# star_add_test(NAME SOURCES... LIBS ... [LABELS ...])
+# Makes one GoogleTest binary and registers each of its tests with CTest.
+include(GoogleTest)
+
+function(star_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS "${ARG_LABELS}"
+               ENVIRONMENT "STAR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;STAR_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()

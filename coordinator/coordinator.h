@@ -1,0 +1,76 @@
+#ifndef STAR_COORDINATOR_COORDINATOR_H_
+#define STAR_COORDINATOR_COORDINATOR_H_
+
+// The coordinator's handlers, free of transport: grpc_services.h adapts them to gRPC, and unit
+// tests call them directly. Owns the cluster registry and the shard queue.
+//
+// Thread-safe: every handler may run concurrently with every other.
+
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "coordinator/cluster_registry.h"
+#include "coordinator/shard_queue.h"
+#include "star/v1/coordinator.pb.h"
+#include "star/v1/jobs.pb.h"
+#include "star/v1/training.pb.h"
+
+namespace star {
+
+struct CoordinatorOptions {
+  // Lease length for shards handed to workers.
+  absl::Duration lease_timeout = absl::Seconds(60);
+  // Longest long-poll a client may ask for (LeaseShard, JoinRound); longer asks are capped.
+  absl::Duration max_wait = absl::Seconds(30);
+  // Members not heard from for this long are left out of GetCluster.
+  absl::Duration member_timeout = absl::Seconds(90);
+};
+
+class Coordinator {
+ public:
+  explicit Coordinator(CoordinatorOptions options);
+
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Coordinator service. Errors: kInvalidArgument naming the bad field; kNotFound for an
+  // unregistered worker_id or unknown lease/shard; kFailedPrecondition for an expired lease;
+  // kUnavailable once shutting down.
+  absl::StatusOr<star::v1::RegisterWorkerResponse> RegisterWorker(
+      const star::v1::RegisterWorkerRequest& request);
+  absl::StatusOr<star::v1::LeaseShardResponse> LeaseShard(
+      const star::v1::LeaseShardRequest& request);
+  absl::StatusOr<star::v1::RenewLeaseResponse> RenewLease(
+      const star::v1::RenewLeaseRequest& request);
+
+  // Training service: a trainer rank announces itself and waits for a round. Rounds are formed
+  // by the job state machine; until a job needs one the call returns without an assignment.
+  absl::StatusOr<star::v1::JoinRoundResponse> JoinRound(
+      const star::v1::JoinRoundRequest& request);
+
+  // Jobs service.
+  star::v1::ClusterStatus GetCluster() const;
+
+  // Ends every long-poll at once and makes later ones return immediately.
+  void BeginShutdown();
+
+  ShardQueue& shards() { return shards_; }
+
+ private:
+  // Waits until shutdown or `wait` passes.
+  void WaitForShutdown(absl::Duration wait);
+
+  const CoordinatorOptions options_;
+  ClusterRegistry registry_;
+  ShardQueue shards_;
+  absl::Mutex mu_;
+  absl::CondVar shutdown_cv_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace star
+
+#endif  // STAR_COORDINATOR_COORDINATOR_H_

@@ -1,0 +1,49 @@
+#include "coordinator/grpc_services.h"
+
+#include "service/grpc_status.h"
+
+namespace star {
+namespace {
+
+// Runs `handler` and moves its value into `response`.
+template <typename Response, typename Handler>
+grpc::Status Serve(Response* response, Handler&& handler) {
+  absl::StatusOr<Response> result = handler();
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = std::move(*result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status CoordinatorGrpcService::RegisterWorker(grpc::ServerContext*,
+                                                    const star::v1::RegisterWorkerRequest* request,
+                                                    star::v1::RegisterWorkerResponse* response) {
+  return Serve(response, [&] { return coordinator_->RegisterWorker(*request); });
+}
+
+grpc::Status CoordinatorGrpcService::LeaseShard(grpc::ServerContext*,
+                                                const star::v1::LeaseShardRequest* request,
+                                                star::v1::LeaseShardResponse* response) {
+  return Serve(response, [&] { return coordinator_->LeaseShard(*request); });
+}
+
+grpc::Status CoordinatorGrpcService::RenewLease(grpc::ServerContext*,
+                                                const star::v1::RenewLeaseRequest* request,
+                                                star::v1::RenewLeaseResponse* response) {
+  return Serve(response, [&] { return coordinator_->RenewLease(*request); });
+}
+
+grpc::Status TrainingGrpcService::JoinRound(grpc::ServerContext*,
+                                            const star::v1::JoinRoundRequest* request,
+                                            star::v1::JoinRoundResponse* response) {
+  return Serve(response, [&] { return coordinator_->JoinRound(*request); });
+}
+
+grpc::Status JobsGrpcService::GetCluster(grpc::ServerContext*, const star::v1::GetClusterRequest*,
+                                         star::v1::ClusterStatus* response) {
+  *response = coordinator_->GetCluster();
+  return grpc::Status::OK;
+}
+
+}  // namespace star

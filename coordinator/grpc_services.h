@@ -1,0 +1,56 @@
+#ifndef STAR_COORDINATOR_GRPC_SERVICES_H_
+#define STAR_COORDINATOR_GRPC_SERVICES_H_
+
+// Thin gRPC adapters: each RPC converts its request, calls the Coordinator handler and maps
+// the absl::Status onto the gRPC status one-to-one. Calls not yet served by the coordinator
+// answer UNIMPLEMENTED (the generated default).
+
+#include "coordinator/coordinator.h"
+#include "star/v1/coordinator.grpc.pb.h"
+#include "star/v1/jobs.grpc.pb.h"
+#include "star/v1/training.grpc.pb.h"
+
+namespace star {
+
+class CoordinatorGrpcService final : public star::v1::Coordinator::Service {
+ public:
+  // `coordinator` must outlive the service.
+  explicit CoordinatorGrpcService(Coordinator* coordinator) : coordinator_(coordinator) {}
+
+  grpc::Status RegisterWorker(grpc::ServerContext* context,
+                              const star::v1::RegisterWorkerRequest* request,
+                              star::v1::RegisterWorkerResponse* response) override;
+  grpc::Status LeaseShard(grpc::ServerContext* context, const star::v1::LeaseShardRequest* request,
+                          star::v1::LeaseShardResponse* response) override;
+  grpc::Status RenewLease(grpc::ServerContext* context, const star::v1::RenewLeaseRequest* request,
+                          star::v1::RenewLeaseResponse* response) override;
+
+ private:
+  Coordinator* coordinator_;
+};
+
+class TrainingGrpcService final : public star::v1::Training::Service {
+ public:
+  explicit TrainingGrpcService(Coordinator* coordinator) : coordinator_(coordinator) {}
+
+  grpc::Status JoinRound(grpc::ServerContext* context, const star::v1::JoinRoundRequest* request,
+                         star::v1::JoinRoundResponse* response) override;
+
+ private:
+  Coordinator* coordinator_;
+};
+
+class JobsGrpcService final : public star::v1::Jobs::Service {
+ public:
+  explicit JobsGrpcService(Coordinator* coordinator) : coordinator_(coordinator) {}
+
+  grpc::Status GetCluster(grpc::ServerContext* context, const star::v1::GetClusterRequest* request,
+                          star::v1::ClusterStatus* response) override;
+
+ private:
+  Coordinator* coordinator_;
+};
+
+}  // namespace star
+
+#endif  // STAR_COORDINATOR_GRPC_SERVICES_H_

@@ -1,0 +1,74 @@
+// star-coordinator: serves the Coordinator, Training, Jobs and grpc.health.v1.Health services.
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/grpc_services.h"
+#include "flags/flag_parser.h"
+#include "log/log.h"
+#include "service/grpc_server.h"
+#include "service/shutdown_signal.h"
+
+int main(int argc, char** argv) {
+  star::BlockShutdownSignals();
+  star::SetLogProgramName("star-coordinator");
+
+  std::string listen = "0.0.0.0:50051";
+  std::string state_dir = "./star-state";
+  std::string port_file;
+  int64_t lease_timeout_s = 60;
+  double shutdown_grace_s = 5;
+  star::FlagParser flags("star-coordinator",
+                         "Runs the STaR coordinator: leases question shards to workers, collects "
+                         "verified rationales and drives training rounds.");
+  flags.AddString("listen", &listen, "HOST:PORT to serve gRPC on (port 0: chosen by the OS)");
+  flags.AddString("state-dir", &state_dir, "directory holding the coordinator's state");
+  flags.AddString("port-file", &port_file,
+                  "write the bound port to this file once serving (for scripts and tests)");
+  flags.AddInt("lease-timeout-seconds", &lease_timeout_s,
+               "how long a worker's shard lease lasts without renewal", 1, 86400);
+  flags.AddDouble("shutdown-grace-seconds", &shutdown_grace_s,
+                  "on SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled",
+                  0, 600);
+  flags.ParseOrExit(argc, argv);
+
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    STAR_LOG(ERROR) << "--state-dir " << state_dir << ": cannot create: " << ec.message();
+    return 1;
+  }
+
+  star::CoordinatorOptions options;
+  options.lease_timeout = absl::Seconds(lease_timeout_s);
+  star::Coordinator coordinator(options);
+  star::CoordinatorGrpcService coordinator_service(&coordinator);
+  star::TrainingGrpcService training_service(&coordinator);
+  star::JobsGrpcService jobs_service(&coordinator);
+
+  absl::StatusOr<std::unique_ptr<star::GrpcServer>> server = star::GrpcServer::Start(
+      listen, {&coordinator_service, &training_service, &jobs_service});
+  if (!server.ok()) {
+    STAR_LOG(ERROR) << "--listen " << listen << ": " << server.status().message();
+    return 1;
+  }
+  STAR_LOG(INFO) << "serving on " << (*server)->address() << ", state in " << state_dir;
+  if (!port_file.empty()) {
+    if (absl::Status s = star::WritePortFile(port_file, (*server)->port()); !s.ok()) {
+      STAR_LOG(ERROR) << "--port-file: " << s.message();
+      return 1;
+    }
+  }
+
+  int sig = 0;
+  while ((sig = star::WaitForShutdownSignal(absl::Hours(1))) == 0) {
+  }
+  STAR_LOG(INFO) << star::ShutdownSignalName(sig) << " received: health NOT_SERVING, draining for up to "
+                 << shutdown_grace_s << "s";
+  coordinator.BeginShutdown();
+  (*server)->Shutdown(absl::Seconds(shutdown_grace_s));
+  STAR_LOG(INFO) << "stopped";
+  return 0;
+}

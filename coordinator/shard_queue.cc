@@ -1,0 +1,166 @@
+#include "coordinator/shard_queue.h"
+
+#include "absl/strings/str_format.h"
+
+namespace star {
+
+ShardQueue::ShardQueue(std::function<absl::Time()> now) : now_(std::move(now)) {}
+
+absl::Status ShardQueue::Add(star::v1::Shard shard) {
+  absl::MutexLock lock(&mu_);
+  std::string id = shard.shard_id();
+  if (shards_.contains(id)) {
+    return absl::AlreadyExistsError(absl::StrFormat("shard '%s' is already queued", id));
+  }
+  shards_[id].shard = std::move(shard);
+  pending_.push_back(id);
+  pending_available_.Signal();
+  return absl::OkStatus();
+}
+
+void ShardQueue::ExpireLeasesLocked() {
+  absl::Time now = now_();
+  for (auto& [id, entry] : shards_) {
+    if (entry.state == State::kLeased && entry.expires <= now) {
+      entry.state = State::kPending;
+      entry.worker_id.clear();
+      entry.lease_id.clear();
+      // Re-leased before fresh work: an expired shard is the one holding a pass back.
+      pending_.push_front(id);
+      ++expired_total_;
+      pending_available_.Signal();
+    }
+  }
+}
+
+void ShardQueue::ExpireLeases() {
+  absl::MutexLock lock(&mu_);
+  ExpireLeasesLocked();
+}
+
+std::optional<ShardLease> ShardQueue::Lease(const std::string& worker_id,
+                                            absl::Duration lease_timeout, absl::Duration wait) {
+  absl::Time deadline = absl::Now() + wait;
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    ExpireLeasesLocked();
+    if (closed_) return std::nullopt;
+    if (!pending_.empty()) break;
+    // Wake at least once a second so that leases expiring meanwhile are noticed.
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return std::nullopt;
+    pending_available_.WaitWithTimeout(&mu_, std::min(left, absl::Seconds(1)));
+  }
+  std::string id = pending_.front();
+  pending_.pop_front();
+  Entry& entry = shards_[id];
+  entry.state = State::kLeased;
+  entry.worker_id = worker_id;
+  entry.lease_id = absl::StrFormat("l-%016x", absl::Uniform<uint64_t>(gen_));
+  entry.expires = now_() + lease_timeout;
+  leases_[entry.lease_id] = id;
+  return ShardLease{entry.lease_id, entry.shard, entry.expires};
+}
+
+absl::StatusOr<absl::Time> ShardQueue::Renew(const std::string& worker_id,
+                                             const std::string& lease_id,
+                                             absl::Duration lease_timeout) {
+  absl::MutexLock lock(&mu_);
+  ExpireLeasesLocked();
+  auto lease = leases_.find(lease_id);
+  if (lease == leases_.end()) {
+    return absl::NotFoundError(absl::StrFormat("lease_id '%s' is unknown", lease_id));
+  }
+  Entry& entry = shards_[lease->second];
+  if (entry.state == State::kDone) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("lease_id '%s': shard '%s' is already done", lease_id, lease->second));
+  }
+  if (entry.lease_id != lease_id) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("lease_id '%s' has expired; shard '%s' went back to the queue",
+                        lease_id, lease->second));
+  }
+  if (entry.worker_id != worker_id) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "lease_id '%s' belongs to another worker than '%s'", lease_id, worker_id));
+  }
+  entry.expires = now_() + lease_timeout;
+  return entry.expires;
+}
+
+absl::StatusOr<ShardQueue::Completion> ShardQueue::Complete(const std::string& worker_id,
+                                                            const std::string& lease_id,
+                                                            const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  ExpireLeasesLocked();
+  auto it = shards_.find(shard_id);
+  if (it == shards_.end()) {
+    return absl::NotFoundError(absl::StrFormat("shard_id '%s' is unknown", shard_id));
+  }
+  Entry& entry = it->second;
+  auto lease = leases_.find(lease_id);
+  if (lease == leases_.end()) {
+    return absl::NotFoundError(absl::StrFormat("lease_id '%s' is unknown", lease_id));
+  }
+  if (lease->second != shard_id) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "lease_id '%s' is for shard '%s', not shard_id '%s'", lease_id, lease->second, shard_id));
+  }
+  if (entry.state == State::kDone) return Completion{entry.shard, /*duplicate=*/true};
+  if (entry.lease_id != lease_id) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("lease_id '%s' has expired; shard '%s' went back to the queue",
+                        lease_id, shard_id));
+  }
+  if (entry.worker_id != worker_id) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "lease_id '%s' belongs to another worker than '%s'", lease_id, worker_id));
+  }
+  entry.state = State::kDone;
+  return Completion{entry.shard, /*duplicate=*/false};
+}
+
+ShardCounts ShardQueue::Counts() const {
+  absl::MutexLock lock(&mu_);
+  ShardCounts counts;
+  for (const auto& [id, entry] : shards_) {
+    switch (entry.state) {
+      case State::kPending:
+        ++counts.pending;
+        break;
+      case State::kLeased:
+        ++counts.leased;
+        break;
+      case State::kDone:
+        ++counts.done;
+        break;
+    }
+  }
+  counts.expired_total = expired_total_;
+  return counts;
+}
+
+bool ShardQueue::AllDone() const {
+  absl::MutexLock lock(&mu_);
+  if (shards_.empty()) return false;
+  for (const auto& [id, entry] : shards_) {
+    if (entry.state != State::kDone) return false;
+  }
+  return true;
+}
+
+void ShardQueue::Clear() {
+  absl::MutexLock lock(&mu_);
+  shards_.clear();
+  pending_.clear();
+  leases_.clear();
+}
+
+void ShardQueue::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  pending_available_.SignalAll();
+}
+
+}  // namespace star

@@ -1,0 +1,113 @@
+#ifndef STAR_COORDINATOR_SHARD_QUEUE_H_
+#define STAR_COORDINATOR_SHARD_QUEUE_H_
+
+// The shards of the current pass and their leases.
+//
+// A shard is pending, leased or done. Lease() hands out the oldest pending shard (long-polling
+// until one is available); a lease lasts `lease_timeout` unless renewed; an expired lease
+// returns its shard to the queue, where another worker leases it. Complete() is idempotent: a
+// shard completes once, and later submissions for it are reported as duplicates.
+//
+// Thread-safe. Expiry is judged against the injected clock; long-poll waits use real time.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "star/v1/coordinator.pb.h"
+
+namespace star {
+
+struct ShardLease {
+  std::string lease_id;
+  star::v1::Shard shard;
+  absl::Time expires;
+};
+
+struct ShardCounts {
+  int64_t pending = 0;
+  int64_t leased = 0;
+  int64_t done = 0;
+  // Leases that ran out and sent their shard back to the queue, since construction.
+  int64_t expired_total = 0;
+};
+
+class ShardQueue {
+ public:
+  explicit ShardQueue(std::function<absl::Time()> now = absl::Now);
+
+  ShardQueue(const ShardQueue&) = delete;
+  ShardQueue& operator=(const ShardQueue&) = delete;
+
+  // Queues a shard as pending. kAlreadyExists if a shard with its id is known.
+  absl::Status Add(star::v1::Shard shard);
+
+  // Leases the oldest pending shard to `worker_id` for `lease_timeout`, waiting up to `wait`
+  // for one. Returns nullopt when none became available (or the queue was closed).
+  std::optional<ShardLease> Lease(const std::string& worker_id, absl::Duration lease_timeout,
+                                  absl::Duration wait);
+
+  // Extends a live lease by `lease_timeout` from now. kNotFound for an unknown lease,
+  // kFailedPrecondition for a lease that expired or belongs to another worker.
+  absl::StatusOr<absl::Time> Renew(const std::string& worker_id, const std::string& lease_id,
+                                   absl::Duration lease_timeout);
+
+  struct Completion {
+    star::v1::Shard shard;
+    // True when the shard was already done: the caller must change nothing.
+    bool duplicate = false;
+  };
+  // Marks the shard of a live lease done. A shard already done completes again as a duplicate
+  // (acknowledged and ignored). kNotFound for an unknown shard or lease; kFailedPrecondition
+  // when the lease expired, belongs to another worker or is not this shard's lease.
+  absl::StatusOr<Completion> Complete(const std::string& worker_id, const std::string& lease_id,
+                                      const std::string& shard_id);
+
+  // Returns expired leases' shards to the queue; Lease() also does this itself.
+  void ExpireLeases();
+
+  ShardCounts Counts() const;
+  // True when every shard added is done (and at least one was added).
+  bool AllDone() const;
+
+  // Forgets every shard (a new pass begins). Leases of the old pass become unknown.
+  void Clear();
+
+  // Wakes every long-poll waiter and makes later Lease() calls return at once.
+  void Close();
+
+ private:
+  enum class State { kPending, kLeased, kDone };
+  struct Entry {
+    star::v1::Shard shard;
+    State state = State::kPending;
+    std::string lease_id;
+    std::string worker_id;
+    absl::Time expires;
+  };
+
+  void ExpireLeasesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  std::function<absl::Time()> now_;
+  mutable absl::Mutex mu_;
+  absl::CondVar pending_available_;
+  absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Entry> shards_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> pending_ ABSL_GUARDED_BY(mu_);
+  // lease id -> shard id, for every lease ever issued in this pass.
+  std::map<std::string, std::string> leases_ ABSL_GUARDED_BY(mu_);
+  int64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace star
+
+#endif  // STAR_COORDINATOR_SHARD_QUEUE_H_

@@ -1,0 +1,29 @@
+#include "trainer/cuda_probe.h"
+
+#include <torch/torch.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#ifdef STAR_WITH_CUDA
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace star {
+
+ComputeCapabilities ProbeComputeCapabilities() {
+  ComputeCapabilities caps;
+  caps.torch_version = TORCH_VERSION;
+  caps.backends = "gloo";
+#ifdef STAR_WITH_CUDA
+  caps.built_with_cuda = true;
+  caps.backends += ",nccl";
+  // Reference the NCCL process group so that the CUDA build links it and fails loudly if not.
+  (void)&c10d::ProcessGroupNCCL::Options::create;
+  try {
+    caps.cuda_devices = static_cast<int>(torch::cuda::device_count());
+  } catch (const std::exception&) {
+    caps.cuda_devices = 0;  // No driver on this machine.
+  }
+#endif
+  return caps;
+}
+
+}  // namespace star
