@@ -6,8 +6,10 @@ function(star_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
-  gtest_discover_tests(${name}
-    PROPERTIES LABELS "${ARG_LABELS}"
-               ENVIRONMENT "STAR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;STAR_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-    DISCOVERY_TIMEOUT 60)
+  set(_properties ENVIRONMENT
+      "STAR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;STAR_SOURCE_DIR=${PROJECT_SOURCE_DIR};STAR_PYTHON=${STAR_PYTHON}")
+  if(ARG_LABELS)
+    list(APPEND _properties LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${name} PROPERTIES ${_properties} DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -1,0 +1,160 @@
+// star: the operator's command-line tool.
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/local_cluster.h"
+#include "flags/flag_parser.h"
+#include "grpcpp/grpcpp.h"
+#include "log/log.h"
+#include "service/grpc_status.h"
+#include "service/health_client.h"
+#include "service/shutdown_signal.h"
+#include "star/v1/jobs.grpc.pb.h"
+
+namespace star {
+namespace {
+
+constexpr char kUsage[] =
+    "star: the operator's tool for the STaR training orchestrator.\n"
+    "\n"
+    "Usage: star COMMAND [flags]   (star COMMAND --help for a command's flags)\n"
+    "\n"
+    "Commands:\n"
+    "  up        start a local cluster (coordinator, workers, trainer ranks) and show it healthy\n"
+    "  status    show a running coordinator's health and the workers and trainers it knows\n";
+
+// Folder of this executable: the other binaries are installed beside it.
+std::string SelfDirectory() {
+  char path[PATH_MAX] = {};
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return ".";
+  return std::filesystem::path(std::string(path, n)).parent_path().string();
+}
+
+void PrintCluster(const star::v1::ClusterStatus& cluster) {
+  std::printf("%-10s %-22s %s\n", "ROLE", "ID", "HOST");
+  for (const auto& w : cluster.workers()) {
+    std::printf("%-10s %-22s %s\n", "worker", w.worker_id().c_str(), w.hostname().c_str());
+  }
+  for (const auto& t : cluster.trainers()) {
+    std::printf("%-10s %-22s %s%s\n", "trainer", t.trainer_id().c_str(), t.hostname().c_str(),
+                t.has_cuda() ? " (cuda)" : "");
+  }
+}
+
+int RunUp(int argc, char** argv) {
+  LocalClusterOptions options;
+  options.bin_dir = SelfDirectory();
+  options.state_dir = "./star-state";
+  int64_t workers = 1;
+  int64_t trainers = 1;
+  bool check = false;
+  FlagParser flags("star up",
+                   "Starts a local STaR cluster (a coordinator, workers and trainer ranks as child "
+                   "processes), waits until every member is healthy and registered, and shows "
+                   "it. Runs until SIGINT/SIGTERM, or stops at once with --check.");
+  flags.AddString("state-dir", &options.state_dir,
+                  "coordinator state and the processes' log files");
+  flags.AddString("listen", &options.listen, "coordinator address (port 0: chosen by the OS)");
+  flags.AddInt("workers", &workers, "worker processes", 0, 256);
+  flags.AddInt("trainers", &trainers, "trainer ranks", 0, 256);
+  flags.AddBool("check", &check, "stop the cluster as soon as it is healthy; exit 0 if it was");
+  flags.ParseOrExit(argc, argv, 2);
+  options.workers = static_cast<int>(workers);
+  options.trainers = static_cast<int>(trainers);
+
+  std::printf("starting coordinator, %d worker(s), %d trainer rank(s); logs in %s\n",
+              options.workers, options.trainers, options.state_dir.c_str());
+  std::fflush(stdout);
+  absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(options);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "star up: %s\n", std::string(cluster.status().message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<star::v1::ClusterStatus> members = (*cluster)->Cluster();
+  if (!members.ok()) {
+    std::fprintf(stderr, "star up: %s\n", members.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("coordinator %s SERVING; all members registered in %.1fs\n",
+              (*cluster)->coordinator_address().c_str(),
+              absl::ToDoubleSeconds(absl::Now() - start));
+  PrintCluster(*members);
+  std::fflush(stdout);
+  if (!check) {
+    std::printf("press Ctrl-C to stop\n");
+    std::fflush(stdout);
+    while (WaitForShutdownSignal(absl::Seconds(1)) == 0) {
+      std::vector<std::string> dead = (*cluster)->Casualties();
+      if (!dead.empty()) {
+        std::fprintf(stderr, "star up: %s\n", dead.front().c_str());
+        break;
+      }
+    }
+  }
+  absl::Status stopped = (*cluster)->Stop(absl::Seconds(10));
+  if (!stopped.ok()) {
+    std::fprintf(stderr, "star up: unclean stop: %s\n", std::string(stopped.message()).c_str());
+    return 1;
+  }
+  std::printf("cluster stopped cleanly\n");
+  return 0;
+}
+
+int RunStatus(int argc, char** argv) {
+  std::string coordinator = "127.0.0.1:50051";
+  FlagParser flags("star status",
+                   "Shows a coordinator's health and the workers and trainer ranks it knows.");
+  flags.AddString("coordinator", &coordinator, "coordinator address HOST:PORT");
+  flags.ParseOrExit(argc, argv, 2);
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(coordinator);
+  absl::StatusOr<HealthState> health = CheckHealth(*channel, "", absl::Seconds(5));
+  if (!health.ok()) {
+    std::fprintf(stderr, "star status: %s: %s\n", coordinator.c_str(),
+                 health.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("coordinator %s %s\n", coordinator.c_str(), HealthStateName(*health));
+  auto stub = star::v1::Jobs::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  star::v1::ClusterStatus cluster;
+  grpc::Status rpc = stub->GetCluster(&context, star::v1::GetClusterRequest(), &cluster);
+  if (!rpc.ok()) {
+    std::fprintf(stderr, "star status: %s\n", FromGrpcStatus(rpc).ToString().c_str());
+    return 1;
+  }
+  PrintCluster(cluster);
+  return 0;
+}
+
+}  // namespace
+}  // namespace star
+
+int main(int argc, char** argv) {
+  star::BlockShutdownSignals();
+  star::SetLogProgramName("star");
+  if (argc < 2) {
+    std::fputs(star::kUsage, stderr);
+    return 2;
+  }
+  std::string_view command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(star::kUsage, stdout);
+    return 0;
+  }
+  if (command == "up") return star::RunUp(argc, argv);
+  if (command == "status") return star::RunStatus(argc, argv);
+  std::fprintf(stderr, "star: unknown command '%s' (see star --help)\n",
+               std::string(command).c_str());
+  return 2;
+}
