@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   std::string state_dir = "./star-state";
   std::string port_file;
   int64_t lease_timeout_s = 60;
-  double shutdown_grace_s = 5;
+  double shutdown_grace_s = 3;
   star::FlagParser flags("star-coordinator",
                          "Runs the STaR coordinator: leases question shards to workers, collects "
                          "verified rationales and drives training rounds.");
@@ -49,7 +49,9 @@ int main(int argc, char** argv) {
   star::JobsGrpcService jobs_service(&coordinator);
 
   absl::StatusOr<std::unique_ptr<star::GrpcServer>> server = star::GrpcServer::Start(
-      listen, {&coordinator_service, &training_service, &jobs_service});
+      listen, {{star::v1::Coordinator::service_full_name(), &coordinator_service},
+               {star::v1::Training::service_full_name(), &training_service},
+               {star::v1::Jobs::service_full_name(), &jobs_service}});
   if (!server.ok()) {
     STAR_LOG(ERROR) << "--listen " << listen << ": " << server.status().message();
     return 1;

@@ -29,7 +29,7 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
-    const std::string& listen_address, const std::vector<grpc::Service*>& services) {
+    const std::string& listen_address, const std::vector<NamedService>& services) {
   std::string host;
   int requested_port = 0;
   if (absl::Status s = SplitHostPort(listen_address, &host, &requested_port); !s.ok()) return s;
@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &bound_port);
-  for (grpc::Service* service : services) builder.RegisterService(service);
+  for (const NamedService& named : services) builder.RegisterService(named.service);
   builder.SetMaxReceiveMessageSize(64 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
@@ -47,7 +47,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                                                " (address in use or not local?)"));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus(true);
+  health->SetServingStatus("", true);
+  for (const NamedService& named : services) health->SetServingStatus(named.name, true);
   return std::unique_ptr<GrpcServer>(
       new GrpcServer(std::move(server), bound_port, absl::StrCat(host, ":", bound_port)));
 }

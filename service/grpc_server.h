@@ -18,6 +18,13 @@ class Service;
 
 namespace star {
 
+// A service to serve and the full name health checks know it by ("star.v1.Jobs"; generated
+// services give it as Service::service_full_name()).
+struct NamedService {
+  std::string name;
+  grpc::Service* service;
+};
+
 class GrpcServer {
  public:
   // Starts serving `services` (not owned; they must outlive the server) on `listen_address`
@@ -25,7 +32,7 @@ class GrpcServer {
   // server as a whole ("") and for each service by its full name.
   // Returns kInvalidArgument for a malformed address and kUnavailable when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
-      const std::string& listen_address, const std::vector<grpc::Service*>& services);
+      const std::string& listen_address, const std::vector<NamedService>& services);
 
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

@@ -1,0 +1,47 @@
+#ifndef STAR_TESTS_TEST_ENVIRONMENT_H_
+#define STAR_TESTS_TEST_ENVIRONMENT_H_
+
+// What the multi-process tests need from their surroundings: where the binaries are (CTest sets
+// STAR_BIN_DIR), a fresh temporary folder per test, and a way to start the coordinator on a
+// port chosen by the OS and learn that port.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "process/child_process.h"
+
+namespace star::testing {
+
+// $STAR_BIN_DIR/NAME.
+std::string BinaryPath(const std::string& name);
+
+// A new empty folder under $TMPDIR (or /tmp), removed with its contents at destruction.
+class TempDir {
+ public:
+  TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// The whole content of a file ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+
+// A coordinator started on 127.0.0.1 with port 0, serving (health SERVING) when returned.
+struct RunningCoordinator {
+  ChildProcess process;
+  std::string address;
+  std::string log_path;
+};
+absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir,
+                                                   absl::Duration timeout = absl::Seconds(30));
+
+}  // namespace star::testing
+
+#endif  // STAR_TESTS_TEST_ENVIRONMENT_H_
