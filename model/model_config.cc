@@ -1,0 +1,228 @@
+#include "model/model_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
+
+namespace star {
+namespace {
+
+using Json = nlohmann::json;
+
+absl::Status FieldError(std::string_view source, std::string_view field, std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(source, ": ", field, " ", what));
+}
+
+// Reads an integer field; `required` fields must be present.
+absl::Status ReadInt(const Json& j, std::string_view source, const char* field, bool required,
+                     int64_t min, int64_t* out) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) {
+    return required ? FieldError(source, field, "is required") : absl::OkStatus();
+  }
+  if (!it->is_number_integer()) return FieldError(source, field, "must be an integer");
+  int64_t value = it->get<int64_t>();
+  if (value < min) return FieldError(source, field, absl::StrCat("must be >= ", min));
+  *out = value;
+  return absl::OkStatus();
+}
+
+absl::Status ReadDouble(const Json& j, std::string_view source, const char* field, double* out) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return absl::OkStatus();
+  if (!it->is_number()) return FieldError(source, field, "must be a number");
+  *out = it->get<double>();
+  if (!(*out > 0)) return FieldError(source, field, "must be > 0");
+  return absl::OkStatus();
+}
+
+absl::Status ReadBool(const Json& j, std::string_view source, const char* field, bool* out) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return absl::OkStatus();
+  if (!it->is_boolean()) return FieldError(source, field, "must be true or false");
+  *out = it->get<bool>();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const char* ModelDtypeName(ModelDtype dtype) {
+  switch (dtype) {
+    case ModelDtype::kFloat32:
+      return "float32";
+    case ModelDtype::kBFloat16:
+      return "bfloat16";
+    case ModelDtype::kFloat16:
+      return "float16";
+  }
+  return "float32";
+}
+
+absl::StatusOr<ModelDtype> ParseModelDtype(std::string_view name) {
+  if (name == "float32") return ModelDtype::kFloat32;
+  if (name == "bfloat16") return ModelDtype::kBFloat16;
+  if (name == "float16") return ModelDtype::kFloat16;
+  return absl::InvalidArgumentError(
+      absl::StrCat("dtype '", name, "' is not one of float32, bfloat16, float16"));
+}
+
+absl::StatusOr<ModelConfig> ModelConfig::FromJson(std::string_view text, std::string_view source) {
+  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(source, ": not valid JSON"));
+  if (!j.is_object()) return absl::InvalidArgumentError(absl::StrCat(source, ": not a JSON object"));
+  ModelConfig c;
+  if (auto it = j.find("model_type"); it != j.end()) {
+    if (!it->is_string()) return FieldError(source, "model_type", "must be a string");
+    c.model_type = it->get<std::string>();
+  }
+  if (c.model_type != "llama" && c.model_type != "qwen2") {
+    return FieldError(source, "model_type",
+                      absl::StrCat("'", c.model_type, "' is not supported (llama, qwen2)"));
+  }
+  absl::Status s;
+  if (!(s = ReadInt(j, source, "vocab_size", true, 1, &c.vocab_size)).ok()) return s;
+  if (!(s = ReadInt(j, source, "hidden_size", true, 1, &c.hidden_size)).ok()) return s;
+  if (!(s = ReadInt(j, source, "intermediate_size", true, 1, &c.intermediate_size)).ok()) return s;
+  if (!(s = ReadInt(j, source, "num_hidden_layers", true, 1, &c.num_hidden_layers)).ok()) return s;
+  if (!(s = ReadInt(j, source, "num_attention_heads", true, 1, &c.num_attention_heads)).ok()) {
+    return s;
+  }
+  c.num_key_value_heads = c.num_attention_heads;
+  if (!(s = ReadInt(j, source, "num_key_value_heads", false, 1, &c.num_key_value_heads)).ok()) {
+    return s;
+  }
+  if (c.num_attention_heads % c.num_key_value_heads != 0) {
+    return FieldError(source, "num_key_value_heads",
+                      absl::StrFormat("(%d) must divide num_attention_heads (%d)",
+                                      c.num_key_value_heads, c.num_attention_heads));
+  }
+  if (c.hidden_size % c.num_attention_heads != 0 && !j.contains("head_dim")) {
+    return FieldError(source, "hidden_size", "must be a multiple of num_attention_heads");
+  }
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  if (!(s = ReadInt(j, source, "head_dim", false, 2, &c.head_dim)).ok()) return s;
+  if (c.head_dim % 2 != 0) return FieldError(source, "head_dim", "must be even (rotary pairs)");
+  if (!(s = ReadInt(j, source, "max_position_embeddings", false, 1, &c.max_position_embeddings))
+           .ok()) {
+    return s;
+  }
+  if (!(s = ReadDouble(j, source, "rms_norm_eps", &c.rms_norm_eps)).ok()) return s;
+  if (!(s = ReadDouble(j, source, "rope_theta", &c.rope_theta)).ok()) return s;
+  // transformers 5 may keep rope_theta inside rope_parameters.
+  if (auto it = j.find("rope_parameters"); it != j.end() && it->is_object()) {
+    if (auto type = it->find("rope_type");
+        type != it->end() && !(type->is_string() && type->get<std::string>() == "default")) {
+      return FieldError(source, "rope_parameters.rope_type", "is not supported (only default)");
+    }
+    if (!(s = ReadDouble(*it, source, "rope_theta", &c.rope_theta)).ok()) return s;
+  }
+  if (auto it = j.find("rope_scaling"); it != j.end() && !it->is_null()) {
+    bool plain = it->is_object() && it->contains("rope_type") &&
+                 (*it)["rope_type"].is_string() && (*it)["rope_type"] == "default";
+    if (!plain) return FieldError(source, "rope_scaling", "is not supported (must be null)");
+  }
+  if (!(s = ReadBool(j, source, "tie_word_embeddings", &c.tie_word_embeddings)).ok()) return s;
+  bool attention_bias = false;
+  if (!(s = ReadBool(j, source, "attention_bias", &attention_bias)).ok()) return s;
+  if (c.model_type == "qwen2") {
+    c.qkv_bias = true;
+  } else {
+    c.qkv_bias = attention_bias;
+    c.o_bias = attention_bias;
+  }
+  bool mlp_bias = false;
+  if (!(s = ReadBool(j, source, "mlp_bias", &mlp_bias)).ok()) return s;
+  if (mlp_bias) return FieldError(source, "mlp_bias", "is not supported (must be false)");
+  bool sliding = false;
+  if (!(s = ReadBool(j, source, "use_sliding_window", &sliding)).ok()) return s;
+  if (sliding) return FieldError(source, "use_sliding_window", "is not supported");
+  if (auto it = j.find("hidden_act"); it != j.end()) {
+    if (!it->is_string() || it->get<std::string>() != "silu") {
+      return FieldError(source, "hidden_act", "must be \"silu\"");
+    }
+  }
+  for (const char* field : {"torch_dtype", "dtype"}) {
+    if (auto it = j.find(field); it != j.end() && !it->is_null()) {
+      if (!it->is_string()) return FieldError(source, field, "must be a string");
+      absl::StatusOr<ModelDtype> dtype = ParseModelDtype(it->get<std::string>());
+      if (!dtype.ok()) return FieldError(source, field, dtype.status().message());
+      c.dtype = *dtype;
+    }
+  }
+  int64_t id = 0;
+  if (j.contains("bos_token_id") && !j["bos_token_id"].is_null()) {
+    if (!(s = ReadInt(j, source, "bos_token_id", true, 0, &id)).ok()) return s;
+    c.bos_token_id = id;
+  }
+  if (j.contains("pad_token_id") && !j["pad_token_id"].is_null()) {
+    if (!(s = ReadInt(j, source, "pad_token_id", true, 0, &id)).ok()) return s;
+    c.pad_token_id = id;
+  }
+  if (auto it = j.find("eos_token_id"); it != j.end() && !it->is_null()) {
+    Json list = it->is_array() ? *it : Json::array({*it});
+    for (const Json& e : list) {
+      if (!e.is_number_integer() || e.get<int64_t>() < 0) {
+        return FieldError(source, "eos_token_id", "must be a token id or a list of them");
+      }
+      c.eos_token_ids.push_back(e.get<int64_t>());
+    }
+  }
+  return c;
+}
+
+absl::StatusOr<ModelConfig> ModelConfig::FromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return FromJson(text.str(), path);
+}
+
+std::string ModelConfig::ToJson() const {
+  Json j;
+  bool qwen = model_type == "qwen2";
+  j["architectures"] = Json::array({qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"});
+  j["model_type"] = model_type;
+  j["vocab_size"] = vocab_size;
+  j["hidden_size"] = hidden_size;
+  j["intermediate_size"] = intermediate_size;
+  j["num_hidden_layers"] = num_hidden_layers;
+  j["num_attention_heads"] = num_attention_heads;
+  j["num_key_value_heads"] = num_key_value_heads;
+  j["head_dim"] = head_dim;
+  j["max_position_embeddings"] = max_position_embeddings;
+  j["rms_norm_eps"] = rms_norm_eps;
+  j["rope_theta"] = rope_theta;
+  j["hidden_act"] = "silu";
+  j["tie_word_embeddings"] = tie_word_embeddings;
+  if (!qwen) {
+    j["attention_bias"] = qkv_bias;
+    j["mlp_bias"] = false;
+  }
+  j["torch_dtype"] = ModelDtypeName(dtype);
+  if (bos_token_id) j["bos_token_id"] = *bos_token_id;
+  if (pad_token_id) j["pad_token_id"] = *pad_token_id;
+  if (eos_token_ids.size() == 1) {
+    j["eos_token_id"] = eos_token_ids[0];
+  } else if (!eos_token_ids.empty()) {
+    j["eos_token_id"] = eos_token_ids;
+  }
+  return j.dump(2) + "\n";
+}
+
+int64_t ModelConfig::ParameterCount() const {
+  int64_t q = num_attention_heads * head_dim;
+  int64_t kv = num_key_value_heads * head_dim;
+  int64_t attention = hidden_size * q + 2 * hidden_size * kv + q * hidden_size;
+  if (qkv_bias) attention += q + 2 * kv;
+  if (o_bias) attention += hidden_size;
+  int64_t mlp = 3 * hidden_size * intermediate_size;
+  int64_t layer = attention + mlp + 2 * hidden_size;
+  int64_t embeddings = vocab_size * hidden_size * (tie_word_embeddings ? 1 : 2);
+  return embeddings + num_hidden_layers * layer + hidden_size;
+}
+
+}  // namespace star
