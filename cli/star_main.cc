@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/local_cluster.h"
+#include "cli/model_commands.h"
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
 #include "log/log.h"
@@ -28,8 +29,10 @@ constexpr char kUsage[] =
     "Usage: star COMMAND [flags]   (star COMMAND --help for a command's flags)\n"
     "\n"
     "Commands:\n"
-    "  up        start a local cluster (coordinator, workers, trainer ranks) and show it healthy\n"
-    "  status    show a running coordinator's health and the workers and trainers it knows\n";
+    "  up          start a local cluster (coordinator, workers, trainer ranks), show it healthy\n"
+    "  status      show a running coordinator's health and the workers and trainers it knows\n"
+    "  init-model  write a randomly initialised model directory from a config and a tokenizer\n"
+    "  generate    print a model directory's continuation of a prompt\n";
 
 // Folder of this executable: the other binaries are installed beside it.
 std::string SelfDirectory() {
@@ -154,6 +157,8 @@ int main(int argc, char** argv) {
   }
   if (command == "up") return star::RunUp(argc, argv);
   if (command == "status") return star::RunStatus(argc, argv);
+  if (command == "init-model") return star::RunInitModel(argc, argv);
+  if (command == "generate") return star::RunGenerate(argc, argv);
   std::fprintf(stderr, "star: unknown command '%s' (see star --help)\n",
                std::string(command).c_str());
   return 2;

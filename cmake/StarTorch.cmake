@@ -38,6 +38,12 @@ foreach(_entry ${_star_torch_entries})
   endif()
 endforeach()
 
+# libtorch.so and libtorch_cpu.so export unversioned copies of some libstdc++ symbols
+# (std::filesystem::remove_all, ...). Linked before libstdc++, they would capture our own
+# references, and libtorch's copies crash when called from outside. Naming libstdc++ first makes
+# the linker bind our references to the real, versioned ones.
+set(STAR_STDCXX_FIRST "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state")
+
 if(STAR_WITH_CUDA)
   include(CheckLanguage)
   check_language(CUDA)
@@ -66,7 +72,7 @@ if(STAR_WITH_CUDA)
     endif()
   endforeach()
   add_library(star_torch INTERFACE)
-  target_link_libraries(star_torch INTERFACE torch)
+  target_link_libraries(star_torch INTERFACE ${STAR_STDCXX_FIRST} torch)
   target_compile_definitions(star_torch INTERFACE STAR_WITH_CUDA=1)
   message(STATUS "star: torch ${Torch_VERSION} from ${STAR_TORCH_PREFIX} with CUDA (${CUDAToolkit_VERSION})")
 else()
@@ -76,7 +82,7 @@ else()
       "${STAR_TORCH_INCLUDE}/torch/csrc/api/include")
   target_compile_definitions(star_torch INTERFACE
       USE_DISTRIBUTED USE_C10D_GLOO _GLIBCXX_USE_CXX11_ABI=1)
-  target_link_libraries(star_torch INTERFACE
+  target_link_libraries(star_torch INTERFACE ${STAR_STDCXX_FIRST}
       "-Wl,--no-as-needed" "${STAR_TORCH_PREFIX}/lib/libtorch_cpu.so" "-Wl,--as-needed"
       "${STAR_TORCH_PREFIX}/lib/libc10.so")
   target_link_options(star_torch INTERFACE "-Wl,-rpath,${STAR_TORCH_PREFIX}/lib")
@@ -91,9 +97,14 @@ if(STAR_WITH_TORCH_PCH)
   target_precompile_headers(star_torch_pch PRIVATE <torch/torch.h>)
 endif()
 
-# star_use_torch(TARGET): links star::torch and reuses the precompiled torch header.
+# star_use_torch(TARGET [PUBLIC|PRIVATE]): links star::torch (PRIVATE by default, so that
+# torch's include paths stay inside model/ and trainer/) and reuses the precompiled header.
 function(star_use_torch target)
-  target_link_libraries(${target} PUBLIC star::torch)
+  set(_visibility PRIVATE)
+  if(ARGC GREATER 1)
+    set(_visibility ${ARGV1})
+  endif()
+  target_link_libraries(${target} ${_visibility} star::torch)
   if(STAR_WITH_TORCH_PCH)
     target_precompile_headers(${target} REUSE_FROM star_torch_pch)
   endif()

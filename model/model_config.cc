@@ -12,12 +12,12 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::Status FieldError(std::string_view source, std::string_view field, std::string_view what) {
+absl::Status FieldError(absl::string_view source, absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": ", field, " ", what));
 }
 
 // Reads an integer field; `required` fields must be present.
-absl::Status ReadInt(const Json& j, std::string_view source, const char* field, bool required,
+absl::Status ReadInt(const Json& j, absl::string_view source, const char* field, bool required,
                      int64_t min, int64_t* out) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) {
@@ -30,7 +30,7 @@ absl::Status ReadInt(const Json& j, std::string_view source, const char* field, 
   return absl::OkStatus();
 }
 
-absl::Status ReadDouble(const Json& j, std::string_view source, const char* field, double* out) {
+absl::Status ReadDouble(const Json& j, absl::string_view source, const char* field, double* out) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return absl::OkStatus();
   if (!it->is_number()) return FieldError(source, field, "must be a number");
@@ -39,7 +39,7 @@ absl::Status ReadDouble(const Json& j, std::string_view source, const char* fiel
   return absl::OkStatus();
 }
 
-absl::Status ReadBool(const Json& j, std::string_view source, const char* field, bool* out) {
+absl::Status ReadBool(const Json& j, absl::string_view source, const char* field, bool* out) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return absl::OkStatus();
   if (!it->is_boolean()) return FieldError(source, field, "must be true or false");
@@ -61,7 +61,7 @@ const char* ModelDtypeName(ModelDtype dtype) {
   return "float32";
 }
 
-absl::StatusOr<ModelDtype> ParseModelDtype(std::string_view name) {
+absl::StatusOr<ModelDtype> ParseModelDtype(absl::string_view name) {
   if (name == "float32") return ModelDtype::kFloat32;
   if (name == "bfloat16") return ModelDtype::kBFloat16;
   if (name == "float16") return ModelDtype::kFloat16;
@@ -69,7 +69,7 @@ absl::StatusOr<ModelDtype> ParseModelDtype(std::string_view name) {
       absl::StrCat("dtype '", name, "' is not one of float32, bfloat16, float16"));
 }
 
-absl::StatusOr<ModelConfig> ModelConfig::FromJson(std::string_view text, std::string_view source) {
+absl::StatusOr<ModelConfig> ModelConfig::FromJson(absl::string_view text, absl::string_view source) {
   Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(source, ": not valid JSON"));
   if (!j.is_object()) return absl::InvalidArgumentError(absl::StrCat(source, ": not a JSON object"));

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace star {
 
@@ -18,7 +18,7 @@ enum class ModelDtype { kFloat32, kBFloat16, kFloat16 };
 
 // "float32" / "bfloat16" / "float16" (the names transformers writes as torch_dtype / dtype).
 const char* ModelDtypeName(ModelDtype dtype);
-absl::StatusOr<ModelDtype> ParseModelDtype(std::string_view name);
+absl::StatusOr<ModelDtype> ParseModelDtype(absl::string_view name);
 
 struct ModelConfig {
   std::string model_type = "llama";  // "llama" or "qwen2"
@@ -45,7 +45,7 @@ struct ModelConfig {
   // Parses config.json text. Every missing or ill-typed required field and every unsupported
   // feature (rope_scaling, an activation other than silu, mlp_bias, sliding windows) is a
   // kInvalidArgument naming `source` and the field.
-  static absl::StatusOr<ModelConfig> FromJson(std::string_view json, std::string_view source);
+  static absl::StatusOr<ModelConfig> FromJson(absl::string_view json, absl::string_view source);
   static absl::StatusOr<ModelConfig> FromFile(const std::string& path);
 
   // config.json text that transformers reads back as the same model.

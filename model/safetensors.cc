@@ -35,7 +35,7 @@ constexpr DtypeInfo kDtypes[] = {
     {TensorDtype::kBool, "BOOL", 1},
 };
 
-absl::Status Invalid(std::string_view source, std::string_view what) {
+absl::Status Invalid(absl::string_view source, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": ", what));
 }
 
@@ -67,7 +67,7 @@ int64_t TensorView::NumElements() const {
   return n;
 }
 
-absl::Status ParseSafetensors(const std::byte* bytes, size_t size, std::string_view source,
+absl::Status ParseSafetensors(const std::byte* bytes, size_t size, absl::string_view source,
                               std::vector<TensorView>* tensors,
                               std::map<std::string, std::string>* metadata) {
   if (size < 8) {
@@ -104,7 +104,7 @@ absl::Status ParseSafetensors(const std::byte* bytes, size_t size, std::string_v
       }
       continue;
     }
-    auto fail = [&](std::string_view what) {
+    auto fail = [&](absl::string_view what) {
       return Invalid(source, absl::StrCat("tensor '", name, "': ", what));
     };
     if (!entry.is_object()) return fail("entry is not an object");
@@ -208,7 +208,7 @@ SafetensorsFile::~SafetensorsFile() {
   if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
 }
 
-const TensorView* SafetensorsFile::Find(std::string_view name) const {
+const TensorView* SafetensorsFile::Find(absl::string_view name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &tensors_[it->second];
 }

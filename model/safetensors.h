@@ -11,10 +11,10 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace star {
 
@@ -55,7 +55,7 @@ class SafetensorsFile {
   // Tensors in the order of their data in the file.
   const std::vector<TensorView>& tensors() const { return tensors_; }
   // nullptr when absent.
-  const TensorView* Find(std::string_view name) const;
+  const TensorView* Find(absl::string_view name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:
@@ -88,7 +88,7 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<TensorT
 // Parses only the header bytes (8-byte length + JSON) of a file already in memory, for
 // validation and fuzzing; `source` names it in errors. On success fills `tensors` (data
 // pointers into `bytes`) and `metadata`.
-absl::Status ParseSafetensors(const std::byte* bytes, size_t size, std::string_view source,
+absl::Status ParseSafetensors(const std::byte* bytes, size_t size, absl::string_view source,
                               std::vector<TensorView>* tensors,
                               std::map<std::string, std::string>* metadata);
 

@@ -1,0 +1,34 @@
+#ifndef STAR_MODEL_GENERATION_H_
+#define STAR_MODEL_GENERATION_H_
+
+// Batched autoregressive decoding with a KV cache allocated once per batch.
+//
+// Prompts of different lengths share a batch: they are left-padded, padding is masked out of
+// attention, and rotary positions count real tokens only, so a prompt decodes the same alone
+// or in a batch. Rows that finish are dropped from the batch (cache included) once a quarter of
+// the batch has finished, so they stop costing compute.
+
+#include <cstdint>
+#include <vector>
+
+#include "model/llama_model.h"
+#include "model/sampling_options.h"
+#include "model/tokenizer.h"
+
+namespace star {
+
+// Continues every prompt (token ids, non-empty) and returns one Completion per prompt, in
+// order. Prompts are decoded in batches of options.batch_size. Throws c10::Error on misuse
+// (callers outside model/ use TextGenerator, which returns a Status).
+std::vector<Completion> GenerateBatched(LlamaModel& model, const Tokenizer& tokenizer,
+                                        const std::vector<std::vector<int32_t>>& prompts,
+                                        const SamplingOptions& options);
+
+// Picks the next token of each row of `logits` [rows, vocab] as `options` says, drawing from
+// `generator` when sampling.
+torch::Tensor SampleNextTokens(const torch::Tensor& logits, const SamplingOptions& options,
+                               at::Generator& generator);
+
+}  // namespace star
+
+#endif  // STAR_MODEL_GENERATION_H_

@@ -1,0 +1,384 @@
+#include "model/llama_model.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "model/safetensors.h"
+#include "nlohmann/json.hpp"
+
+namespace star {
+namespace {
+
+absl::StatusOr<torch::Dtype> TorchDtypeOf(TensorDtype dtype, absl::string_view where) {
+  switch (dtype) {
+    case TensorDtype::kF32:
+      return torch::kFloat32;
+    case TensorDtype::kF16:
+      return torch::kFloat16;
+    case TensorDtype::kBF16:
+      return torch::kBFloat16;
+    case TensorDtype::kF64:
+      return torch::kFloat64;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": dtype ", TensorDtypeName(dtype), " is not a float type"));
+  }
+}
+
+TensorDtype SafetensorsDtypeOf(torch::Dtype dtype) {
+  if (dtype == torch::kBFloat16) return TensorDtype::kBF16;
+  if (dtype == torch::kFloat16) return TensorDtype::kF16;
+  if (dtype == torch::kFloat64) return TensorDtype::kF64;
+  return TensorDtype::kF32;
+}
+
+std::string ShapeText(c10::IntArrayRef shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+// The safetensors files of a model directory: one model.safetensors, or the shards listed in
+// model.safetensors.index.json.
+absl::StatusOr<std::vector<std::unique_ptr<SafetensorsFile>>> OpenWeightFiles(
+    const std::string& dir) {
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  std::string single = absl::StrCat(dir, "/model.safetensors");
+  std::string index = absl::StrCat(dir, "/model.safetensors.index.json");
+  if (std::filesystem::exists(single)) {
+    absl::StatusOr<std::unique_ptr<SafetensorsFile>> f = SafetensorsFile::Open(single);
+    if (!f.ok()) return f.status();
+    files.push_back(std::move(*f));
+    return files;
+  }
+  if (!std::filesystem::exists(index)) {
+    return absl::NotFoundError(absl::StrCat(dir, ": neither model.safetensors nor "
+                                                 "model.safetensors.index.json exists"));
+  }
+  std::ifstream in(index);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("weight_map") ||
+      !j["weight_map"].is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(index, ": weight_map missing or not a map"));
+  }
+  std::set<std::string> shard_names;
+  for (auto& [tensor, file] : j["weight_map"].items()) {
+    if (!file.is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(index, ": weight_map entry for '", tensor, "' is not a file name"));
+    }
+    std::string name = file.get<std::string>();
+    if (name.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(index, ": shard '", name, "' must be a file in the model directory"));
+    }
+    shard_names.insert(name);
+  }
+  for (const std::string& name : shard_names) {
+    absl::StatusOr<std::unique_ptr<SafetensorsFile>> f =
+        SafetensorsFile::Open(absl::StrCat(dir, "/", name));
+    if (!f.ok()) return f.status();
+    files.push_back(std::move(*f));
+  }
+  return files;
+}
+
+}  // namespace
+
+torch::Dtype ToTorchDtype(ModelDtype dtype) {
+  switch (dtype) {
+    case ModelDtype::kBFloat16:
+      return torch::kBFloat16;
+    case ModelDtype::kFloat16:
+      return torch::kFloat16;
+    case ModelDtype::kFloat32:
+      return torch::kFloat32;
+  }
+  return torch::kFloat32;
+}
+
+KvCache::KvCache(const ModelConfig& config, int64_t batch, int64_t max_length,
+                 torch::Dtype dtype, torch::Device device)
+    : batch_(batch), max_length_(max_length) {
+  auto options = torch::TensorOptions().dtype(dtype).device(device);
+  for (int64_t l = 0; l < config.num_hidden_layers; ++l) {
+    keys_.push_back(
+        torch::empty({batch, config.num_key_value_heads, max_length, config.head_dim}, options));
+    values_.push_back(torch::empty_like(keys_.back()));
+  }
+}
+
+void KvCache::SelectRows(const torch::Tensor& rows) {
+  torch::Tensor kept = rows.to(torch::kCPU).to(torch::kInt64).contiguous();
+  const int64_t* index = kept.data_ptr<int64_t>();
+  const int64_t n = kept.numel();
+  // Ascending indices: row i's source is at or after i and has not been overwritten yet.
+  for (int64_t i = 0; i < n; ++i) {
+    TORCH_CHECK(index[i] >= i && index[i] < batch_ && (i == 0 || index[i] > index[i - 1]),
+                "SelectRows needs ascending row indices below ", batch_);
+    if (index[i] == i) continue;
+    for (size_t l = 0; l < keys_.size(); ++l) {
+      keys_[l][i].copy_(keys_[l][index[i]]);
+      values_[l][i].copy_(values_[l][index[i]]);
+    }
+  }
+  batch_ = n;
+}
+
+void LlamaModel::Allocate(torch::Dtype dtype) {
+  const ModelConfig& c = config_;
+  auto options = torch::TensorOptions().dtype(dtype);
+  named_.clear();
+  auto param = [&](std::string name, std::vector<int64_t> shape) {
+    torch::Tensor t = torch::zeros(shape, options);
+    named_.emplace_back(std::move(name), t);
+    return t;
+  };
+  const int64_t q_out = c.num_attention_heads * c.head_dim;
+  const int64_t kv_out = c.num_key_value_heads * c.head_dim;
+  embed_ = param("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
+  layers_.clear();
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    std::string p = absl::StrCat("model.layers.", i, ".");
+    Layer l;
+    l.input_norm = param(p + "input_layernorm.weight", {c.hidden_size});
+    l.q = param(p + "self_attn.q_proj.weight", {q_out, c.hidden_size});
+    l.k = param(p + "self_attn.k_proj.weight", {kv_out, c.hidden_size});
+    l.v = param(p + "self_attn.v_proj.weight", {kv_out, c.hidden_size});
+    l.o = param(p + "self_attn.o_proj.weight", {c.hidden_size, q_out});
+    if (c.qkv_bias) {
+      l.q_bias = param(p + "self_attn.q_proj.bias", {q_out});
+      l.k_bias = param(p + "self_attn.k_proj.bias", {kv_out});
+      l.v_bias = param(p + "self_attn.v_proj.bias", {kv_out});
+    }
+    if (c.o_bias) l.o_bias = param(p + "self_attn.o_proj.bias", {c.hidden_size});
+    l.post_norm = param(p + "post_attention_layernorm.weight", {c.hidden_size});
+    l.gate = param(p + "mlp.gate_proj.weight", {c.intermediate_size, c.hidden_size});
+    l.up = param(p + "mlp.up_proj.weight", {c.intermediate_size, c.hidden_size});
+    l.down = param(p + "mlp.down_proj.weight", {c.hidden_size, c.intermediate_size});
+    layers_.push_back(std::move(l));
+  }
+  norm_ = param("model.norm.weight", {c.hidden_size});
+  if (!c.tie_word_embeddings) {
+    lm_head_ = param("lm_head.weight", {c.vocab_size, c.hidden_size});
+  } else {
+    lm_head_ = torch::Tensor();
+  }
+  inv_freq_ = 1.0 / torch::pow(c.rope_theta,
+                               torch::arange(0, c.head_dim, 2, torch::kInt64).to(torch::kFloat32) /
+                                   static_cast<double>(c.head_dim));
+  for (auto& [name, t] : named_) t.set_requires_grad(true);
+}
+
+torch::Dtype LlamaModel::dtype() const { return embed_.scalar_type(); }
+
+std::vector<torch::Tensor> LlamaModel::parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& [name, t] : named_) out.push_back(t);
+  return out;
+}
+
+std::unique_ptr<LlamaModel> LlamaModel::RandomInit(const ModelConfig& config, uint64_t seed) {
+  std::unique_ptr<LlamaModel> model(new LlamaModel(config));
+  model->Allocate(ToTorchDtype(config.dtype));
+  torch::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (auto& [name, t] : model->named_) {
+    if (name.ends_with("norm.weight")) {
+      t.fill_(1.0);
+    } else if (name.ends_with(".bias")) {
+      t.zero_();
+    } else {
+      torch::Tensor values = at::normal(0.0, 0.02, t.sizes(), gen, torch::kFloat32);
+      t.copy_(values);
+    }
+  }
+  return model;
+}
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
+                                                             std::optional<torch::Dtype> dtype) {
+  absl::StatusOr<ModelConfig> config = ModelConfig::FromFile(absl::StrCat(dir, "/config.json"));
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::vector<std::unique_ptr<SafetensorsFile>>> files = OpenWeightFiles(dir);
+  if (!files.ok()) return files.status();
+  std::unique_ptr<LlamaModel> model(new LlamaModel(*config));
+  model->Allocate(dtype.value_or(ToTorchDtype(config->dtype)));
+
+  std::map<std::string, std::pair<const TensorView*, const SafetensorsFile*>> found;
+  for (const auto& file : *files) {
+    for (const TensorView& view : file->tensors()) {
+      if (!found.emplace(view.name, std::make_pair(&view, file.get())).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file->path(), ": tensor '", view.name, "' is also in ", found[view.name].second->path()));
+      }
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [name, param] : model->named_) {
+    auto it = found.find(name);
+    if (it == found.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          dir, ": missing tensor '", name, "' (expected shape ", ShapeText(param.sizes()), ")"));
+    }
+    const auto [view, file] = it->second;
+    if (c10::IntArrayRef(view->shape) != param.sizes()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file->path(), ": tensor '", name, "' has shape ", ShapeText(view->shape),
+          ", expected ", ShapeText(param.sizes())));
+    }
+    absl::StatusOr<torch::Dtype> source_dtype =
+        TorchDtypeOf(view->dtype, absl::StrCat(file->path(), ": tensor '", name, "'"));
+    if (!source_dtype.ok()) return source_dtype.status();
+    // The one copy: from the file mapping into the parameter (converting dtype on the way).
+    torch::Tensor mapped = torch::from_blob(const_cast<std::byte*>(view->data), view->shape,
+                                            torch::TensorOptions().dtype(*source_dtype));
+    param.copy_(mapped);
+    found.erase(it);
+  }
+  if (!found.empty()) {
+    const auto& [name, where] = *found.begin();
+    return absl::InvalidArgumentError(absl::StrCat(
+        where.second->path(), ": unexpected tensor '", name, "' (not part of a ",
+        model->config_.model_type, " model with this config", found.size() > 1
+            ? absl::StrCat("; ", found.size() - 1, " more")
+            : std::string(), ")"));
+  }
+  return model;
+}
+
+absl::Status LlamaModel::Save(const std::string& dir) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(dir, ": cannot create: ", ec.message()));
+  std::vector<torch::Tensor> keep;  // contiguous CPU copies alive during the write
+  std::vector<TensorToWrite> tensors;
+  for (const auto& [name, t] : named_) {
+    torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    keep.push_back(c);
+    tensors.push_back(TensorToWrite{name, SafetensorsDtypeOf(c.scalar_type()),
+                                    std::vector<int64_t>(c.sizes().begin(), c.sizes().end()),
+                                    c.data_ptr(), static_cast<size_t>(c.nbytes())});
+  }
+  if (absl::Status s = WriteSafetensors(absl::StrCat(dir, "/model.safetensors"), tensors,
+                                        {{"format", "pt"}});
+      !s.ok()) {
+    return s;
+  }
+  ModelConfig config = config_;
+  if (dtype() == torch::kBFloat16) config.dtype = ModelDtype::kBFloat16;
+  if (dtype() == torch::kFloat16) config.dtype = ModelDtype::kFloat16;
+  if (dtype() == torch::kFloat32) config.dtype = ModelDtype::kFloat32;
+  std::string path = absl::StrCat(dir, "/config.json");
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << config.ToJson();
+    if (!out.flush()) return absl::InternalError(absl::StrCat(tmp, ": write failed"));
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+torch::Tensor LlamaModel::RmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const {
+  // As transformers: normalise in float32, cast back, then scale.
+  torch::Tensor h = x.to(torch::kFloat32);
+  torch::Tensor variance = h.pow(2).mean(-1, /*keepdim=*/true);
+  h = h * torch::rsqrt(variance + config_.rms_norm_eps);
+  return weight * h.to(x.scalar_type());
+}
+
+namespace {
+
+torch::Tensor RotateHalf(const torch::Tensor& x) {
+  int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return b.defined() ? torch::nn::functional::linear(x, w, b) : torch::nn::functional::linear(x, w);
+}
+
+}  // namespace
+
+torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor& positions,
+                                  const torch::Tensor& key_valid, KvCache* cache,
+                                  bool last_only) {
+  const ModelConfig& c = config_;
+  const int64_t batch = ids.size(0);
+  const int64_t tokens = ids.size(1);
+  const int64_t past = cache != nullptr ? cache->length_ : 0;
+  const int64_t total = past + tokens;
+  TORCH_CHECK(cache == nullptr || total <= cache->max_length_, "KV cache holds ",
+              cache->max_length_, " positions; ", total, " needed");
+  TORCH_CHECK(cache == nullptr || cache->batch_ == batch, "KV cache batch ", cache->batch_,
+              " != ", batch);
+
+  torch::Tensor x = torch::embedding(embed_, ids);
+  const torch::Dtype dt = x.scalar_type();
+
+  // Rotary tables [batch, 1, tokens, head_dim], computed in float32 as transformers does.
+  torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;
+  torch::Tensor emb = torch::cat({freqs, freqs}, -1);
+  torch::Tensor cos = emb.cos().to(dt).unsqueeze(1);
+  torch::Tensor sin = emb.sin().to(dt).unsqueeze(1);
+
+  // Attention mask [batch, 1, tokens, total]: causal, real keys only. A padding query would
+  // see no key at all (and softmax would give NaN), so every query may see itself.
+  torch::Tensor mask;
+  bool need_mask = key_valid.defined() || tokens > 1;
+  if (need_mask) {
+    torch::Tensor query_pos = torch::arange(past, total, torch::kInt64).unsqueeze(1);
+    torch::Tensor key_pos = torch::arange(0, total, torch::kInt64).unsqueeze(0);
+    mask = (key_pos <= query_pos).view({1, 1, tokens, total});
+    if (key_valid.defined()) {
+      mask = mask & key_valid.view({batch, 1, 1, total});
+      mask = mask | (key_pos == query_pos).view({1, 1, tokens, total});
+    }
+  }
+  const bool gqa = c.num_key_value_heads != c.num_attention_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    torch::Tensor h = RmsNorm(x, l.input_norm);
+    torch::Tensor q = Linear(h, l.q, l.q_bias)
+                          .view({batch, tokens, c.num_attention_heads, c.head_dim})
+                          .transpose(1, 2);
+    torch::Tensor k = Linear(h, l.k, l.k_bias)
+                          .view({batch, tokens, c.num_key_value_heads, c.head_dim})
+                          .transpose(1, 2);
+    torch::Tensor v = Linear(h, l.v, l.v_bias)
+                          .view({batch, tokens, c.num_key_value_heads, c.head_dim})
+                          .transpose(1, 2);
+    q = q * cos + RotateHalf(q) * sin;
+    k = k * cos + RotateHalf(k) * sin;
+    if (cache != nullptr) {
+      torch::Tensor keys = cache->keys_[i].narrow(0, 0, batch);
+      torch::Tensor values = cache->values_[i].narrow(0, 0, batch);
+      keys.narrow(2, past, tokens).copy_(k);
+      values.narrow(2, past, tokens).copy_(v);
+      k = keys.narrow(2, 0, total);
+      v = values.narrow(2, 0, total);
+    }
+    torch::Tensor attn = at::scaled_dot_product_attention(
+        q, k, v, need_mask ? std::optional<at::Tensor>(mask) : std::nullopt, 0.0,
+        /*is_causal=*/false, scale, gqa);
+    attn = attn.transpose(1, 2).reshape({batch, tokens, c.num_attention_heads * c.head_dim});
+    x = x + Linear(attn, l.o, l.o_bias);
+    h = RmsNorm(x, l.post_norm);
+    torch::Tensor mlp =
+        torch::silu(torch::nn::functional::linear(h, l.gate)) * torch::nn::functional::linear(h, l.up);
+    x = x + torch::nn::functional::linear(mlp, l.down);
+  }
+  if (cache != nullptr) cache->length_ = total;
+  if (last_only) x = x.narrow(1, tokens - 1, 1);
+  x = RmsNorm(x, norm_);
+  return torch::nn::functional::linear(x, lm_head_.defined() ? lm_head_ : embed_);
+}
+
+}  // namespace star

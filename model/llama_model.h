@@ -1,0 +1,114 @@
+#ifndef STAR_MODEL_LLAMA_MODEL_H_
+#define STAR_MODEL_LLAMA_MODEL_H_
+
+// The Llama decoder as transformers defines it (LlamaForCausalLM; Qwen2ForCausalLM is the same
+// with q/k/v biases): token embedding, N blocks of RMSNorm -> grouped-query attention with
+// rotary position embedding (rotate-half convention) -> residual, RMSNorm -> SwiGLU MLP ->
+// residual, a final RMSNorm and the LM head (tied to the embedding or not).
+//
+// The parameters are plain tensors named as in Hugging Face checkpoints; they require grad so
+// that trainers can optimise them. Not thread-safe: one model per thread (generation and
+// training mutate no model state, but libtorch autograd does).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "model/model_config.h"
+
+namespace star {
+
+// Keys and values of every layer for a batch, allocated once for `max_length` positions.
+// Positions [0, length()) are filled. Not thread-safe.
+class KvCache {
+ public:
+  KvCache(const ModelConfig& config, int64_t batch, int64_t max_length, torch::Dtype dtype,
+          torch::Device device);
+
+  int64_t batch() const { return batch_; }
+  int64_t length() const { return length_; }
+  int64_t max_length() const { return max_length_; }
+
+  // Keeps only the batch rows listed in `rows` (ascending int64 indices): finished sequences
+  // stop costing compute. Rows move down in place; nothing is reallocated.
+  void SelectRows(const torch::Tensor& rows);
+
+ private:
+  friend class LlamaModel;
+  int64_t batch_;
+  int64_t max_length_;
+  int64_t length_ = 0;
+  // Per layer [allocated batch, kv_heads, max_length, head_dim]; rows [0, batch_) are live.
+  std::vector<torch::Tensor> keys_;
+  std::vector<torch::Tensor> values_;
+};
+
+class LlamaModel {
+ public:
+  // Loads a Hugging Face model directory: config.json and model.safetensors, or the shards
+  // named by model.safetensors.index.json. Parameters are converted to `dtype` (default: the
+  // config's). Errors name the file and tensor: a missing, unexpected or wrongly shaped tensor,
+  // and every safetensors validation error.
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(
+      const std::string& dir, std::optional<torch::Dtype> dtype = std::nullopt);
+
+  // Random initialisation as transformers does it: normal(0, 0.02) weights, zero biases, unit
+  // norms. Deterministic for a seed.
+  static std::unique_ptr<LlamaModel> RandomInit(const ModelConfig& config, uint64_t seed);
+
+  LlamaModel(const LlamaModel&) = delete;
+  LlamaModel& operator=(const LlamaModel&) = delete;
+
+  // Writes config.json and model.safetensors (HF names, the parameters' dtype) into `dir`
+  // (created). Files are replaced atomically.
+  absl::Status Save(const std::string& dir) const;
+
+  // Logits [batch, tokens, vocab] for `ids` [batch, tokens] (int64) at `positions` (int64,
+  // same shape; rotary positions, so left padding keeps real tokens at 0, 1, ...).
+  // `key_valid` [batch, cached + tokens] (bool) marks real (non-padding) tokens; undefined
+  // means all are real. Attention is causal. With `cache`, keys and values of these tokens are
+  // appended to it and attention covers everything cached. With `last_only` the logits are
+  // computed for the last position alone ([batch, 1, vocab]), as decoding needs.
+  // Throws c10::Error on misuse.
+  torch::Tensor Forward(const torch::Tensor& ids, const torch::Tensor& positions,
+                        const torch::Tensor& key_valid, KvCache* cache, bool last_only = false);
+
+  const ModelConfig& config() const { return config_; }
+  torch::Dtype dtype() const;
+
+  // (HF name, parameter) for every parameter, in a fixed order.
+  const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const {
+    return named_;
+  }
+  std::vector<torch::Tensor> parameters() const;
+
+ private:
+  struct Layer {
+    torch::Tensor input_norm, q, k, v, o, q_bias, k_bias, v_bias, o_bias;
+    torch::Tensor post_norm, gate, up, down;
+  };
+
+  explicit LlamaModel(ModelConfig config) : config_(std::move(config)) {}
+  // Creates empty parameters of the right shapes and registers their names.
+  void Allocate(torch::Dtype dtype);
+  torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
+
+  ModelConfig config_;
+  torch::Tensor embed_;
+  std::vector<Layer> layers_;
+  torch::Tensor norm_;
+  torch::Tensor lm_head_;  // undefined when tied to embed_
+  torch::Tensor inv_freq_;  // rotary inverse frequencies, float32 [head_dim / 2]
+  std::vector<std::pair<std::string, torch::Tensor>> named_;
+};
+
+torch::Dtype ToTorchDtype(ModelDtype dtype);
+
+}  // namespace star
+
+#endif  // STAR_MODEL_LLAMA_MODEL_H_

@@ -1,0 +1,53 @@
+#ifndef STAR_MODEL_TEXT_GENERATOR_H_
+#define STAR_MODEL_TEXT_GENERATOR_H_
+
+// Text in, text out: a model directory's decoder and tokenizer behind a torch-free interface,
+// for workers and the CLI (which must not include torch headers).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/model_config.h"
+#include "model/sampling_options.h"
+
+namespace star {
+
+class Tokenizer;
+
+class TextGenerator {
+ public:
+  // Loads config.json, the safetensors weights and tokenizer.json from `model_dir`.
+  // The model's EOS ids (config.json eos_token_id) end sequences unless the options name others.
+  static absl::StatusOr<std::unique_ptr<TextGenerator>> Load(const std::string& model_dir);
+
+  TextGenerator(const TextGenerator&) = delete;
+  TextGenerator& operator=(const TextGenerator&) = delete;
+  ~TextGenerator();
+
+  // Continues each prompt. kInvalidArgument for an empty prompt (after tokenization) or a
+  // prompt longer than max_position_embeddings; kInternal for a libtorch failure.
+  // Not thread-safe: one call at a time.
+  absl::StatusOr<std::vector<Completion>> Generate(const std::vector<std::string>& prompts,
+                                                   const SamplingOptions& options);
+
+  const ModelConfig& config() const;
+  const Tokenizer& tokenizer() const;
+
+ private:
+  struct Impl;
+  explicit TextGenerator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes a randomly initialised model directory: config.json (from `config_path`, a Hugging
+// Face config), model.safetensors and a copy of the tokenizer at `tokenizer_path`. Errors name
+// the bad file and field; kInvalidArgument if the tokenizer's vocabulary does not fit the
+// config's vocab_size.
+absl::Status InitRandomModel(const std::string& config_path, const std::string& tokenizer_path,
+                             const std::string& out_dir, uint64_t seed);
+
+}  // namespace star
+
+#endif  // STAR_MODEL_TEXT_GENERATOR_H_
