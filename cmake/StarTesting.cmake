@@ -6,8 +6,10 @@ function(star_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
-  set(_properties ENVIRONMENT
-      "STAR_BIN_DIR=${CMAKE_BINARY_DIR}/bin;STAR_SOURCE_DIR=${PROJECT_SOURCE_DIR};STAR_PYTHON=${STAR_PYTHON}")
+  # Tests find the binaries through $STAR_BIN_DIR and the source tree (examples) through the
+  # STAR_SOURCE_DIR macro.
+  target_compile_definitions(${name} PRIVATE STAR_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  set(_properties ENVIRONMENT "STAR_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
   if(ARG_LABELS)
     list(APPEND _properties LABELS "${ARG_LABELS}")
   endif()

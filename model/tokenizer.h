@@ -11,31 +11,39 @@
 //   model           BPE: vocab, merges (as "a b" strings or ["a", "b"] pairs), unk_token,
 //                   fuse_unk, ignore_merges. byte_fallback must be false (or absent),
 //                   continuing_subword_prefix and end_of_word_suffix null, dropout null or 0.
+//                   A vocab that gives two tokens one id is refused (tokenizers accepts it and
+//                   then decodes one of them at random).
 //   normalizer      null (or an empty Sequence). NFC, NFKC, Lowercase, ... are refused.
 //   pre_tokenizer   null; ByteLevel (add_prefix_space, use_regex with GPT-2's pattern);
 //                   Split with a Regex or String pattern, any behavior, invert; Sequence of these.
 //   added_tokens    special or not, normalized or not, lstrip and rstrip. single_word must be
-//                   false. As in `tokenizers`, the "id" written in the file is not trusted: ids
+//                   false. As in tokenizers, the "id" written in the file is not trusted: ids
 //                   are assigned again in file order (a token already in the model's vocab
-//                   keeps that id, others follow the model's vocab).
+//                   keeps that id, the others follow the model's vocab).
 //   post_processor  null, ByteLevel, TemplateProcessing (its `single` template), Sequence.
 //   decoder         null (tokens joined by a space), ByteLevel, Fuse, Sequence.
 //   truncation, padding  must be null.
 //
 // Split patterns are Oniguruma regexes; they run on RE2 after a translation that keeps their
-// meaning: \s, \d, \w are Unicode-aware as in Oniguruma, `^`/`$` match at line ends, and the
-// one lookaround idiom tokenizers use, a trailing `\s+(?!\S)|\s+`, is emulated. Any other
-// lookaround, backreference, atomic group or nested class is refused (kUnimplemented).
+// meaning: \s, \d, \w are Unicode-aware as in Oniguruma, `^`/`$` match at line ends, general
+// categories (\p{L}, \p{N}, ...) are widened from RE2's Unicode 15.0 tables to the Unicode 16.0
+// ones tokenizers uses, and the one lookaround idiom tokenizers' patterns use, a trailing
+// `\s+(?!\S)|\s+`, is emulated. Any other lookaround, backreference, atomic group or nested
+// class is refused (kUnimplemented). Known differences: script properties (\p{Han}) keep RE2's
+// Unicode 15.0 extent, and so do a negated category inside a class ([\P{L}x]) and \p{Mn}
+// (U+1171E, Mn in 15.0, is Mc in 16.0).
 //
 // Text is UTF-8. Decode() turns byte sequences that are not valid UTF-8 into U+FFFD exactly as
-// Rust's String::from_utf8_lossy does.
+// Rust's String::from_utf8_lossy does. Encode() accepts invalid UTF-8 (tokenizers cannot take
+// it): the bytes are kept, and a byte-level model encodes them byte by byte.
 //
-//   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile("/models/qwen/tokenizer.json");
+//   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile("/models/llama3/tokenizer.json");
 //   std::vector<int32_t> ids = tokenizer->Encode("Hello, world", /*add_special_tokens=*/true);
 //   absl::StatusOr<std::string> text = tokenizer->Decode(ids);
 //
 // Thread-safe: all methods are const and may be called concurrently (the per-word BPE cache
-// is guarded by a mutex). Movable, not copyable.
+// is guarded by a mutex). Movable, not copyable; a moved-from Tokenizer may only be destroyed
+// or assigned to.
 
 #include <cstdint>
 #include <memory>
@@ -96,7 +104,8 @@ class Tokenizer {
   // The token with `id` (added tokens win), or nullopt if no token has it.
   std::optional<std::string> IdToToken(int32_t id) const;
 
-  // One more than the largest id of the model's vocab and the added tokens.
+  // One more than the largest id of the model's vocab and the added tokens (tokenizers'
+  // get_vocab_size() counts entries instead, which is less when ids leave holes).
   int32_t vocab_size() const;
 
   // The id of the special added token `content` (e.g. "<|endoftext|>"); nullopt if there is

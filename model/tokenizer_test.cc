@@ -227,6 +227,23 @@ TEST(TokenizerTest, ByteLevelRoundTripsRandomUnicode) {
   }
 }
 
+TEST(TokenizerTest, ByteLevelKeepsEveryByteOfInvalidUtf8Input) {
+  // tokenizers cannot take such text at all; here no byte is lost: each becomes its byte token
+  // (this vocab has no merges).
+  Tokenizer tokenizer = Load(FullByteLevelConfig());
+  std::mt19937 rng(3);
+  for (int i = 0; i < 300; ++i) {
+    std::string bytes;
+    const int length = 1 + static_cast<int>(rng() % 30);
+    for (int j = 0; j < length; ++j) bytes.push_back(static_cast<char>(rng() % 256));
+    const std::vector<int32_t> ids = tokenizer.Encode(bytes);
+    ASSERT_EQ(ids.size(), bytes.size());
+    for (size_t j = 0; j < ids.size(); ++j) {
+      ASSERT_EQ(ids[j], static_cast<unsigned char>(bytes[j]));
+    }
+  }
+}
+
 TEST(TokenizerTest, ByteLevelDecodeReplacesInvalidUtf8LikeFromUtf8Lossy) {
   Tokenizer tokenizer = Load(FullByteLevelConfig());
   const std::string kReplacement = "\xEF\xBF\xBD";

@@ -21,6 +21,7 @@ namespace {
 
 using ::star::testing::BinaryPath;
 using ::star::testing::ReadFile;
+using ::star::testing::RunCommand;
 using ::star::testing::StartCoordinator;
 using ::star::testing::TempDir;
 
@@ -107,17 +108,6 @@ TEST(DaemonProcessTest, InFlightLongPollFinishesOkWhenCoordinatorIsStopped) {
   EXPECT_EQ(*exit_status, 0);
 }
 
-// Runs `argv` to completion with output in a file; returns (exit status, output).
-std::pair<int, std::string> RunToCompletion(const std::vector<std::string>& argv,
-                                            const TempDir& dir) {
-  std::string log = dir.File("out.log");
-  std::filesystem::remove(log);
-  absl::StatusOr<ChildProcess> process = ChildProcess::Start(argv, log);
-  if (!process.ok()) return {-1, std::string(process.status().message())};
-  std::optional<int> status = process->Wait(absl::Seconds(60));
-  return {status.value_or(-1), ReadFile(log)};
-}
-
 class EveryBinaryTest : public ::testing::TestWithParam<std::vector<std::string>> {};
 
 TEST_P(EveryBinaryTest, UnknownFlagIsOneLineNamingItAndExitCode2) {
@@ -125,7 +115,7 @@ TEST_P(EveryBinaryTest, UnknownFlagIsOneLineNamingItAndExitCode2) {
   std::vector<std::string> argv = GetParam();
   argv[0] = BinaryPath(argv[0]);
   argv.push_back("--bogus");
-  auto [status, output] = RunToCompletion(argv, dir);
+  auto [status, output] = RunCommand(argv, dir);
   EXPECT_EQ(status, 2) << output;
   EXPECT_NE(output.find("unknown flag --bogus"), std::string::npos) << output;
   EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
@@ -140,7 +130,7 @@ TEST_P(EveryBinaryTest, BadValueNamesTheFlagAndExitCode2) {
                                                           : "--poll-wait-ms";
   argv.push_back(flag);
   argv.push_back("-5");
-  auto [status, output] = RunToCompletion(argv, dir);
+  auto [status, output] = RunCommand(argv, dir);
   EXPECT_EQ(status, 2) << output;
   EXPECT_NE(output.find(flag + ": -5 is out of range"), std::string::npos) << output;
 }
@@ -150,7 +140,7 @@ TEST_P(EveryBinaryTest, HelpPrintsUsageAndExitsZero) {
   std::vector<std::string> argv = GetParam();
   argv[0] = BinaryPath(argv[0]);
   argv.push_back("--help");
-  auto [status, output] = RunToCompletion(argv, dir);
+  auto [status, output] = RunCommand(argv, dir);
   EXPECT_EQ(status, 0) << output;
   EXPECT_NE(output.find("Usage: "), std::string::npos) << output;
   EXPECT_NE(output.find("--help"), std::string::npos) << output;
@@ -169,10 +159,10 @@ INSTANTIATE_TEST_SUITE_P(Binaries, EveryBinaryTest,
 
 TEST(DaemonProcessTest, StarWithoutCommandOrWithUnknownCommandExitsTwo) {
   TempDir dir;
-  auto [status, output] = RunToCompletion({BinaryPath("star"), "frobnicate"}, dir);
+  auto [status, output] = RunCommand({BinaryPath("star"), "frobnicate"}, dir);
   EXPECT_EQ(status, 2);
   EXPECT_NE(output.find("unknown command 'frobnicate'"), std::string::npos) << output;
-  auto [bare_status, bare_output] = RunToCompletion({BinaryPath("star")}, dir);
+  auto [bare_status, bare_output] = RunCommand({BinaryPath("star")}, dir);
   EXPECT_EQ(bare_status, 2);
   EXPECT_NE(bare_output.find("Commands:"), std::string::npos) << bare_output;
 }
@@ -180,7 +170,7 @@ TEST(DaemonProcessTest, StarWithoutCommandOrWithUnknownCommandExitsTwo) {
 TEST(DaemonProcessTest, StarUpCheckStartsAHealthyClusterAndStopsItCleanly) {
   TempDir dir;
   auto [status, output] =
-      RunToCompletion({BinaryPath("star"), "up", "--check", "--workers", "2", "--trainers", "2",
+      RunCommand({BinaryPath("star"), "up", "--check", "--workers", "2", "--trainers", "2",
                        "--state-dir", dir.File("cluster")},
                       dir);
   ASSERT_EQ(status, 0) << output;
@@ -216,7 +206,7 @@ TEST(DaemonProcessTest, StarStatusShowsRegisteredWorker) {
   absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
     auto [status, out] =
-        RunToCompletion({BinaryPath("star"), "status", "--coordinator", coordinator->address},
+        RunCommand({BinaryPath("star"), "status", "--coordinator", coordinator->address},
                         dir);
     ASSERT_EQ(status, 0) << out;
     output = out;
@@ -233,7 +223,7 @@ TEST(DaemonProcessTest, StarStatusReportsUnreachableCoordinator) {
   TempDir dir;
   // Port 1 on loopback: nothing of ours listens there.
   auto [status, output] =
-      RunToCompletion({BinaryPath("star"), "status", "--coordinator", "127.0.0.1:1"}, dir);
+      RunCommand({BinaryPath("star"), "status", "--coordinator", "127.0.0.1:1"}, dir);
   EXPECT_EQ(status, 1) << output;
   EXPECT_NE(output.find("127.0.0.1:1"), std::string::npos) << output;
   EXPECT_NE(output.find("UNAVAILABLE"), std::string::npos) << output;

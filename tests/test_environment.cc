@@ -37,6 +37,17 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
+std::pair<int, std::string> RunCommand(const std::vector<std::string>& argv, const TempDir& dir,
+                                       absl::Duration timeout) {
+  std::string log = dir.File("command.log");
+  std::error_code ec;
+  std::filesystem::remove(log, ec);
+  absl::StatusOr<ChildProcess> process = ChildProcess::Start(argv, log);
+  if (!process.ok()) return {-1, std::string(process.status().message())};
+  std::optional<int> status = process->Wait(timeout);
+  return {status.value_or(-1), ReadFile(log)};
+}
+
 absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   std::string port_file = dir.File("coordinator.port");

@@ -6,6 +6,8 @@
 // port chosen by the OS and learn that port.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -32,6 +34,11 @@ class TempDir {
 
 // The whole content of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
+
+// Runs `argv` to completion (at most `timeout`) with stdout and stderr in a file of `dir`.
+// Returns (exit status, output); the status is -1 when it could not start or timed out.
+std::pair<int, std::string> RunCommand(const std::vector<std::string>& argv, const TempDir& dir,
+                                       absl::Duration timeout = absl::Seconds(120));
 
 // A coordinator started on 127.0.0.1 with port 0, serving (health SERVING) when returned.
 struct RunningCoordinator {

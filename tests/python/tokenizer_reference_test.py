@@ -135,7 +135,7 @@ def training_corpus():
     return lines
 
 
-def test_corpus(special_tokens):
+def evaluation_corpus(special_tokens):
     """Lines unlike the training corpus: fresh sentences, whitespace runs, added tokens in text
     and seeded random Unicode."""
     lines = [
@@ -266,7 +266,7 @@ class TokenizerReferenceTest(unittest.TestCase):
     def test_gpt2_byte_level_matches_reference(self):
         path, reference = self.save(self.train_gpt2_style(), "gpt2")
         specials = ["<|endoftext|>", "<|pad|>", "<mask>", "[NEW]", "newtoken"]
-        self.assert_matches_reference("gpt2", path, reference, test_corpus(specials))
+        self.assert_matches_reference("gpt2", path, reference, evaluation_corpus(specials))
         self.assert_decodes_like_reference("gpt2", path, reference,
                                            self.random_id_lists(reference, 400))
         self.assert_decodes_like_reference("gpt2", path, reference,
@@ -278,11 +278,11 @@ class TokenizerReferenceTest(unittest.TestCase):
             data["pre_tokenizer"]["add_prefix_space"] = True
         path, reference = self.save(self.train_gpt2_style(), "gpt2_prefix", edit)
         self.assert_matches_reference("gpt2 add_prefix_space", path, reference,
-                                      test_corpus(["<|endoftext|>", "<mask>"]))
+                                      evaluation_corpus(["<|endoftext|>", "<mask>"]))
 
     def test_split_behaviors_match_reference(self):
         tokenizer = self.train_gpt2_style()
-        texts = test_corpus(["<|endoftext|>"])
+        texts = evaluation_corpus(["<|endoftext|>"])
         for behavior in ["removed", "isolated", "merged_with_previous", "merged_with_next",
                          "contiguous"]:
             for invert in [False, True]:
@@ -303,7 +303,7 @@ class TokenizerReferenceTest(unittest.TestCase):
         """Oniguruma constructs that RE2 spells differently: Unicode \\w, \\d, \\s inside and
         outside classes, line anchors, inline options, empty matches."""
         tokenizer = self.train_gpt2_style()
-        texts = test_corpus(["<|endoftext|>"])
+        texts = evaluation_corpus(["<|endoftext|>"])
         patterns = [r"\w+|[^\w\s]+", r"[\p{L}\p{M}]+|\p{N}|[^\s\p{L}\p{N}]+", r"\d+|\D",
                     r"(?i)[a-k]+|\S", r"^ +| +$|^\w+", r"\s*", r"\u00e4|\x{4e2d}|\pL",
                     r"(?:ab|cd)+|(?<name>\p{^L}+)", r"[\s\d]+|[^\s\d]{2}"]
@@ -340,7 +340,7 @@ class TokenizerReferenceTest(unittest.TestCase):
     def test_llama3_split_then_byte_level_matches_reference(self):
         tokenizer, specials = self.train_llama3_style()
         path, reference = self.save(tokenizer, "llama3")
-        texts = test_corpus(specials)
+        texts = evaluation_corpus(specials)
         self.assert_matches_reference("llama3", path, reference, texts)
         self.assert_matches_reference("llama3 with special tokens", path, reference, texts[:80],
                                       add_special_tokens=True)
@@ -354,7 +354,7 @@ class TokenizerReferenceTest(unittest.TestCase):
             data["model"]["ignore_merges"] = True
         path, reference = self.save(tokenizer, "llama3_ignore_merges", edit)
         self.assert_matches_reference("llama3 ignore_merges", path, reference,
-                                      test_corpus(specials))
+                                      evaluation_corpus(specials))
 
     # --- a character vocabulary: BPE without merges or pre-tokenizer, decoder Fuse -----------
 
@@ -371,7 +371,7 @@ class TokenizerReferenceTest(unittest.TestCase):
 
     def test_char_vocabulary_matches_reference(self):
         path, reference = self.save(self.char_tokenizer(), "char")
-        texts = test_corpus(["<pad>", "<s>", "</s>"])
+        texts = evaluation_corpus(["<pad>", "<s>", "</s>"])
         self.assert_matches_reference("char", path, reference, texts)
         self.assert_decodes_like_reference("char", path, reference,
                                            self.random_id_lists(reference, 200),
@@ -379,14 +379,14 @@ class TokenizerReferenceTest(unittest.TestCase):
 
     def test_char_vocabulary_with_fused_unk_matches_reference(self):
         path, reference = self.save(self.char_tokenizer(fuse_unk=True), "char_fuse")
-        self.assert_matches_reference("char fuse_unk", path, reference, test_corpus(["<s>"]))
+        self.assert_matches_reference("char fuse_unk", path, reference, evaluation_corpus(["<s>"]))
 
     def test_char_vocabulary_without_decoder_matches_reference(self):
         tokenizer = self.char_tokenizer()
         tokenizer.decoder = None
         path, reference = self.save(tokenizer, "char_no_decoder")
         self.assert_matches_reference("char no decoder", path, reference,
-                                      test_corpus(["</s>"]))
+                                      evaluation_corpus(["</s>"]))
 
 
 if __name__ == "__main__":
