@@ -132,10 +132,21 @@ void LlamaModel::Allocate(torch::Dtype dtype) {
   const ModelConfig& c = config_;
   auto options = torch::TensorOptions().dtype(dtype);
   named_.clear();
-  auto param = [&](std::string name, std::vector<int64_t> shape) {
+  leaves_.clear();
+  auto leaf = [&](std::vector<int64_t> shape) {
     torch::Tensor t = torch::zeros(shape, options);
+    leaves_.push_back(t);
+    return t;
+  };
+  // A parameter that is a checkpoint tensor by itself.
+  auto param = [&](std::string name, std::vector<int64_t> shape) {
+    torch::Tensor t = leaf(std::move(shape));
     named_.emplace_back(std::move(name), t);
     return t;
+  };
+  // Rows [begin, begin + rows) of a fused parameter, named as a checkpoint tensor.
+  auto view = [&](std::string name, const torch::Tensor& fused, int64_t begin, int64_t rows) {
+    named_.emplace_back(std::move(name), fused.narrow(0, begin, rows));
   };
   const int64_t q_out = c.num_attention_heads * c.head_dim;
   const int64_t kv_out = c.num_key_value_heads * c.head_dim;
@@ -145,19 +156,22 @@ void LlamaModel::Allocate(torch::Dtype dtype) {
     std::string p = absl::StrCat("model.layers.", i, ".");
     Layer l;
     l.input_norm = param(p + "input_layernorm.weight", {c.hidden_size});
-    l.q = param(p + "self_attn.q_proj.weight", {q_out, c.hidden_size});
-    l.k = param(p + "self_attn.k_proj.weight", {kv_out, c.hidden_size});
-    l.v = param(p + "self_attn.v_proj.weight", {kv_out, c.hidden_size});
+    l.qkv = leaf({q_out + 2 * kv_out, c.hidden_size});
+    view(p + "self_attn.q_proj.weight", l.qkv, 0, q_out);
+    view(p + "self_attn.k_proj.weight", l.qkv, q_out, kv_out);
+    view(p + "self_attn.v_proj.weight", l.qkv, q_out + kv_out, kv_out);
     l.o = param(p + "self_attn.o_proj.weight", {c.hidden_size, q_out});
     if (c.qkv_bias) {
-      l.q_bias = param(p + "self_attn.q_proj.bias", {q_out});
-      l.k_bias = param(p + "self_attn.k_proj.bias", {kv_out});
-      l.v_bias = param(p + "self_attn.v_proj.bias", {kv_out});
+      l.qkv_bias = leaf({q_out + 2 * kv_out});
+      view(p + "self_attn.q_proj.bias", l.qkv_bias, 0, q_out);
+      view(p + "self_attn.k_proj.bias", l.qkv_bias, q_out, kv_out);
+      view(p + "self_attn.v_proj.bias", l.qkv_bias, q_out + kv_out, kv_out);
     }
     if (c.o_bias) l.o_bias = param(p + "self_attn.o_proj.bias", {c.hidden_size});
     l.post_norm = param(p + "post_attention_layernorm.weight", {c.hidden_size});
-    l.gate = param(p + "mlp.gate_proj.weight", {c.intermediate_size, c.hidden_size});
-    l.up = param(p + "mlp.up_proj.weight", {c.intermediate_size, c.hidden_size});
+    l.gate_up = leaf({2 * c.intermediate_size, c.hidden_size});
+    view(p + "mlp.gate_proj.weight", l.gate_up, 0, c.intermediate_size);
+    view(p + "mlp.up_proj.weight", l.gate_up, c.intermediate_size, c.intermediate_size);
     l.down = param(p + "mlp.down_proj.weight", {c.hidden_size, c.intermediate_size});
     layers_.push_back(std::move(l));
   }
@@ -170,16 +184,11 @@ void LlamaModel::Allocate(torch::Dtype dtype) {
   inv_freq_ = 1.0 / torch::pow(c.rope_theta,
                                torch::arange(0, c.head_dim, 2, torch::kInt64).to(torch::kFloat32) /
                                    static_cast<double>(c.head_dim));
-  for (auto& [name, t] : named_) t.set_requires_grad(true);
+  // The named views share the leaves' storage; they are only written under NoGradGuard.
+  for (torch::Tensor& t : leaves_) t.set_requires_grad(true);
 }
 
 torch::Dtype LlamaModel::dtype() const { return embed_.scalar_type(); }
-
-std::vector<torch::Tensor> LlamaModel::parameters() const {
-  std::vector<torch::Tensor> out;
-  for (const auto& [name, t] : named_) out.push_back(t);
-  return out;
-}
 
 std::unique_ptr<LlamaModel> LlamaModel::RandomInit(const ModelConfig& config, uint64_t seed) {
   std::unique_ptr<LlamaModel> model(new LlamaModel(config));
@@ -328,10 +337,13 @@ torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor&
   torch::Tensor sin = emb.sin().to(dt).unsqueeze(1);
 
   // Attention mask [batch, 1, tokens, total]: causal, real keys only. A padding query would
-  // see no key at all (and softmax would give NaN), so every query may see itself.
+  // see no key at all (and softmax would give NaN), so every query may see itself. A single
+  // query (decoding) is the newest position: causality holds by itself and it is real.
   torch::Tensor mask;
   bool need_mask = key_valid.defined() || tokens > 1;
-  if (need_mask) {
+  if (tokens == 1 && key_valid.defined()) {
+    mask = key_valid.view({batch, 1, 1, total});
+  } else if (need_mask) {
     torch::Tensor query_pos = torch::arange(past, total, torch::kInt64).unsqueeze(1);
     torch::Tensor key_pos = torch::arange(0, total, torch::kInt64).unsqueeze(0);
     mask = (key_pos <= query_pos).view({1, 1, tokens, total});
@@ -346,13 +358,16 @@ torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor&
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
     torch::Tensor h = RmsNorm(x, l.input_norm);
-    torch::Tensor q = Linear(h, l.q, l.q_bias)
+    torch::Tensor qkv = Linear(h, l.qkv, l.qkv_bias);
+    const int64_t q_out = c.num_attention_heads * c.head_dim;
+    const int64_t kv_out = c.num_key_value_heads * c.head_dim;
+    torch::Tensor q = qkv.narrow(-1, 0, q_out)
                           .view({batch, tokens, c.num_attention_heads, c.head_dim})
                           .transpose(1, 2);
-    torch::Tensor k = Linear(h, l.k, l.k_bias)
+    torch::Tensor k = qkv.narrow(-1, q_out, kv_out)
                           .view({batch, tokens, c.num_key_value_heads, c.head_dim})
                           .transpose(1, 2);
-    torch::Tensor v = Linear(h, l.v, l.v_bias)
+    torch::Tensor v = qkv.narrow(-1, q_out + kv_out, kv_out)
                           .view({batch, tokens, c.num_key_value_heads, c.head_dim})
                           .transpose(1, 2);
     q = q * cos + RotateHalf(q) * sin;
@@ -371,8 +386,9 @@ torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor&
     attn = attn.transpose(1, 2).reshape({batch, tokens, c.num_attention_heads * c.head_dim});
     x = x + Linear(attn, l.o, l.o_bias);
     h = RmsNorm(x, l.post_norm);
-    torch::Tensor mlp =
-        torch::silu(torch::nn::functional::linear(h, l.gate)) * torch::nn::functional::linear(h, l.up);
+    torch::Tensor gate_up = torch::nn::functional::linear(h, l.gate_up);
+    torch::Tensor mlp = torch::silu(gate_up.narrow(-1, 0, c.intermediate_size)) *
+                        gate_up.narrow(-1, c.intermediate_size, c.intermediate_size);
     x = x + torch::nn::functional::linear(mlp, l.down);
   }
   if (cache != nullptr) cache->length_ = total;

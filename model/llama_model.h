@@ -6,8 +6,9 @@
 // rotary position embedding (rotate-half convention) -> residual, RMSNorm -> SwiGLU MLP ->
 // residual, a final RMSNorm and the LM head (tied to the embedding or not).
 //
-// The parameters are plain tensors named as in Hugging Face checkpoints; they require grad so
-// that trainers can optimise them. Not thread-safe: one model per thread (generation and
+// The parameters are plain tensors that require grad so that trainers can optimise them. The
+// q/k/v projections of a layer live in one tensor, and so do gate/up, so that each is one
+// matrix multiplication; named_parameters() gives views of them under their Hugging Face names. Not thread-safe: one model per thread (generation and
 // training mutate no model state, but libtorch autograd does).
 
 #include <cstdint>
@@ -81,16 +82,23 @@ class LlamaModel {
   const ModelConfig& config() const { return config_; }
   torch::Dtype dtype() const;
 
-  // (HF name, parameter) for every parameter, in a fixed order.
+  // (HF name, tensor) for every tensor of a checkpoint, in a fixed order. Views into the
+  // parameters: writing them writes the parameters.
   const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters() const {
     return named_;
   }
-  std::vector<torch::Tensor> parameters() const;
+  // The leaf tensors an optimiser updates (fused q/k/v and gate/up included).
+  const std::vector<torch::Tensor>& parameters() const { return leaves_; }
 
  private:
   struct Layer {
-    torch::Tensor input_norm, q, k, v, o, q_bias, k_bias, v_bias, o_bias;
-    torch::Tensor post_norm, gate, up, down;
+    torch::Tensor input_norm;
+    torch::Tensor qkv;       // [q_out + 2 * kv_out, hidden]: q_proj, k_proj, v_proj stacked
+    torch::Tensor qkv_bias;  // [q_out + 2 * kv_out] or undefined
+    torch::Tensor o, o_bias;
+    torch::Tensor post_norm;
+    torch::Tensor gate_up;   // [2 * intermediate, hidden]: gate_proj, up_proj stacked
+    torch::Tensor down;
   };
 
   explicit LlamaModel(ModelConfig config) : config_(std::move(config)) {}
@@ -105,6 +113,7 @@ class LlamaModel {
   torch::Tensor lm_head_;  // undefined when tied to embed_
   torch::Tensor inv_freq_;  // rotary inverse frequencies, float32 [head_dim / 2]
   std::vector<std::pair<std::string, torch::Tensor>> named_;
+  std::vector<torch::Tensor> leaves_;
 };
 
 torch::Dtype ToTorchDtype(ModelDtype dtype);
