@@ -1,0 +1,112 @@
+#include "tasks/addition_task.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace star {
+
+std::string SpacedDigits(uint64_t value, int digits) {
+  std::string plain = std::to_string(value);
+  if (static_cast<int>(plain.size()) < digits) plain.insert(0, digits - plain.size(), '0');
+  std::string out;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    if (i > 0) out.push_back(' ');
+    out.push_back(plain[i]);
+  }
+  return out;
+}
+
+Question AdditionTask::MakeQuestion(uint64_t id, uint64_t a, uint64_t b, int digits) {
+  Question q;
+  q.id = id;
+  q.text = absl::StrCat(SpacedDigits(a, digits), " + ", SpacedDigits(b, digits));
+  q.answer = SpacedDigits(a + b, 1);
+  q.bucket = std::to_string(digits);
+  return q;
+}
+
+std::vector<Question> AdditionTask::Generate(int digits, int count, uint64_t seed,
+                                             uint64_t first_id) {
+  std::mt19937_64 rng(seed);
+  uint64_t low = 1;
+  for (int i = 1; i < digits; ++i) low *= 10;
+  uint64_t high = low * 10 - 1;
+  if (digits == 1) low = 0;
+  std::uniform_int_distribution<uint64_t> operand(low, high);
+  std::vector<Question> out;
+  out.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    uint64_t a = operand(rng);
+    uint64_t b = operand(rng);
+    out.push_back(MakeQuestion(first_id + static_cast<uint64_t>(i), a, b, digits));
+  }
+  return out;
+}
+
+std::string AdditionTask::Prompt(const Question& question) const {
+  return absl::StrCat("Input:\n", question.text, "\nTarget:\n");
+}
+
+std::string AdditionTask::HintedPrompt(const Question& question) const {
+  return absl::StrCat("Input:\n", question.text, "\nHint: ", question.answer, "\nTarget:\n");
+}
+
+std::optional<std::string> AdditionTask::ExtractAnswer(const std::string& completion) const {
+  static constexpr char kEnd[] = "</scratch>\n";
+  size_t end = completion.rfind(kEnd);
+  if (end == std::string::npos) return std::nullopt;
+  std::string rest = completion.substr(end + sizeof(kEnd) - 1);
+  size_t newline = rest.find('\n');
+  std::string line = rest.substr(0, newline);
+  if (line.empty()) return std::nullopt;
+  return line;
+}
+
+absl::StatusOr<std::string> AdditionTask::ReferenceCompletion(const Question& question) {
+  std::vector<std::string> sides = absl::StrSplit(question.text, " + ");
+  auto bad = [&] {
+    return absl::InvalidArgumentError(absl::StrCat("question ", question.id, ": '", question.text,
+                                                   "' is not 'D .. D + D .. D'"));
+  };
+  if (sides.size() != 2) return bad();
+  std::vector<int> a, b;
+  for (auto [side, digits] : {std::pair{sides[0], &a}, std::pair{sides[1], &b}}) {
+    for (absl::string_view d : absl::StrSplit(side, ' ')) {
+      if (d.size() != 1 || d[0] < '0' || d[0] > '9') return bad();
+      digits->push_back(d[0] - '0');
+    }
+  }
+  if (a.size() != b.size() || a.empty()) return bad();
+  std::vector<std::string> lines = {"<scratch>"};
+  std::vector<int> result;  // most significant first
+  int carry = 0;
+  auto line = [&](size_t remaining) {
+    std::vector<std::string> parts;
+    if (remaining > 0) {
+      std::vector<int> ra(a.begin(), a.begin() + remaining), rb(b.begin(), b.begin() + remaining);
+      parts.push_back(absl::StrCat(absl::StrJoin(ra, " "), " + ", absl::StrJoin(rb, " "), " "));
+    }
+    std::string res = absl::StrJoin(result, " ");
+    return absl::StrCat(parts.empty() ? "" : parts[0], ",", res.empty() ? "" : " ", res,
+                        " C: ", carry);
+  };
+  lines.push_back(line(a.size()));
+  for (size_t remaining = a.size(); remaining > 0; --remaining) {
+    int sum = a[remaining - 1] + b[remaining - 1] + carry;
+    result.insert(result.begin(), sum % 10);
+    carry = sum / 10;
+    lines.push_back(line(remaining - 1));
+  }
+  std::vector<int> final_digits = result;
+  final_digits.insert(final_digits.begin(), carry);
+  lines.push_back(absl::StrJoin(final_digits, " "));
+  lines.push_back("</scratch>");
+  std::vector<int> answer = carry ? final_digits : result;
+  lines.push_back(absl::StrJoin(answer, " "));
+  return absl::StrCat(absl::StrJoin(lines, "\n"), "\n\n");
+}
+
+}  // namespace star

@@ -1,0 +1,62 @@
+#ifndef STAR_TASKS_ADDITION_TASK_H_
+#define STAR_TASKS_ADDITION_TASK_H_
+
+// n-digit addition with the scratchpad of Nye et al. (2021), as STaR uses it. Both operands
+// have the same number of digits; digits are space-separated. For 624 + 257:
+//
+//   Input:
+//   6 2 4 + 2 5 7
+//   Target:
+//   <scratch>
+//   6 2 4 + 2 5 7 , C: 0
+//   6 2 + 2 5 , 1 C: 1
+//   6 + 2 , 8 1 C: 0
+//   , 8 8 1 C: 0
+//   0 8 8 1
+//   </scratch>
+//   8 8 1
+//
+// Each line shows the digits still to be added, the result digits so far and the carry, as
+// Nye et al. define it (the STaR paper's printed example shows only "2 + 5" on the second line;
+// the rule it states, and this format, keep every remaining digit).
+//
+// The prompt ends after "Target:\n"; the completion is the scratchpad, the answer line and a
+// blank line that ends it. The hint for rationalization is the answer line, given after the
+// question ("Hint: 8 8 1").
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tasks/task.h"
+
+namespace star {
+
+class AdditionTask final : public Task {
+ public:
+  std::string Prompt(const Question& question) const override;
+  std::string HintedPrompt(const Question& question) const override;
+  std::optional<std::string> ExtractAnswer(const std::string& completion) const override;
+  std::string StopString() const override { return "\n\n"; }
+
+  // The scratchpad completion (rationale, answer, terminator) for `question`: the seed stage's
+  // training text. kInvalidArgument naming the question when its text is not "D .. D + D .. D"
+  // with equally long operands.
+  static absl::StatusOr<std::string> ReferenceCompletion(const Question& question);
+
+  // A question for operands `a` and `b` (non-negative, `digits` digits each, leading zeros
+  // allowed only for digits == 1).
+  static Question MakeQuestion(uint64_t id, uint64_t a, uint64_t b, int digits);
+
+  // `count` questions with operands of `digits` digits drawn from `seed` (first digit non-zero
+  // for digits > 1); ids are first_id, first_id + 1, ...
+  static std::vector<Question> Generate(int digits, int count, uint64_t seed, uint64_t first_id);
+};
+
+// Space-separated digits of `value`, zero-padded to `digits` ("0 7" for 7 with 2 digits).
+std::string SpacedDigits(uint64_t value, int digits);
+
+}  // namespace star
+
+#endif  // STAR_TASKS_ADDITION_TASK_H_

@@ -1,0 +1,78 @@
+#include "tasks/addition_task.h"
+
+#include "gtest/gtest.h"
+
+namespace star {
+namespace {
+
+TEST(AdditionTaskTest, ReferenceCompletionIsThePapersScratchpad) {
+  Question q = AdditionTask::MakeQuestion(1, 624, 257, 3);
+  EXPECT_EQ(q.text, "6 2 4 + 2 5 7");
+  EXPECT_EQ(q.answer, "8 8 1");
+  EXPECT_EQ(q.bucket, "3");
+  absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(q);
+  ASSERT_TRUE(completion.ok()) << completion.status();
+  EXPECT_EQ(*completion,
+            "<scratch>\n"
+            "6 2 4 + 2 5 7 , C: 0\n"
+            "6 2 + 2 5 , 1 C: 1\n"
+            "6 + 2 , 8 1 C: 0\n"
+            ", 8 8 1 C: 0\n"
+            "0 8 8 1\n"
+            "</scratch>\n"
+            "8 8 1\n\n");
+}
+
+TEST(AdditionTaskTest, FinalCarryBecomesALeadingDigit) {
+  Question q = AdditionTask::MakeQuestion(2, 95, 17, 2);
+  EXPECT_EQ(q.answer, "1 1 2");
+  absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(q);
+  ASSERT_TRUE(completion.ok());
+  EXPECT_EQ(*completion,
+            "<scratch>\n9 5 + 1 7 , C: 0\n9 + 1 , 2 C: 1\n, 1 2 C: 1\n1 1 2\n</scratch>\n1 1 2\n\n");
+  AdditionTask task;
+  EXPECT_TRUE(task.Verify(q, *completion));
+}
+
+TEST(AdditionTaskTest, PromptsAndHint) {
+  AdditionTask task;
+  Question q = AdditionTask::MakeQuestion(3, 12, 34, 2);
+  EXPECT_EQ(task.Prompt(q), "Input:\n1 2 + 3 4\nTarget:\n");
+  EXPECT_EQ(task.HintedPrompt(q), "Input:\n1 2 + 3 4\nHint: 4 6\nTarget:\n");
+}
+
+TEST(AdditionTaskTest, VerifierComparesTheFinalAnswerExactly) {
+  AdditionTask task;
+  Question q = AdditionTask::MakeQuestion(4, 12, 34, 2);
+  EXPECT_TRUE(task.Verify(q, "<scratch>\nwhatever\n</scratch>\n4 6\n\n"));
+  EXPECT_TRUE(task.Verify(q, "<scratch>\n</scratch>\n4 6"));
+  EXPECT_FALSE(task.Verify(q, "<scratch>\n</scratch>\n4 7\n\n"));
+  EXPECT_FALSE(task.Verify(q, "<scratch>\n</scratch>\n46\n\n"));
+  EXPECT_FALSE(task.Verify(q, "<scratch>\n4 6\n"));  // never closed
+  EXPECT_FALSE(task.Verify(q, ""));
+  EXPECT_EQ(task.ExtractAnswer("<scratch>\n</scratch>\n\n"), std::nullopt);
+}
+
+TEST(AdditionTaskTest, GeneratedQuestionsHaveTheirLengthAndAreSeeded) {
+  std::vector<Question> a = AdditionTask::Generate(4, 50, 9, 100);
+  std::vector<Question> b = AdditionTask::Generate(4, 50, 9, 100);
+  ASSERT_EQ(a.size(), 50u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].id, 100 + i);
+    EXPECT_EQ(a[i].text, b[i].text);
+    EXPECT_EQ(a[i].text.size(), std::string("1 2 3 4 + 5 6 7 8").size()) << a[i].text;
+    EXPECT_NE(a[i].text[0], '0');
+    AdditionTask task;
+    EXPECT_TRUE(task.Verify(a[i], *AdditionTask::ReferenceCompletion(a[i])));
+  }
+}
+
+TEST(AdditionTaskTest, MalformedQuestionIsNamed) {
+  Question q{.id = 7, .text = "1 2 + 3", .answer = "", .bucket = ""};
+  absl::Status s = AdditionTask::ReferenceCompletion(q).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("question 7: '1 2 + 3'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace star
