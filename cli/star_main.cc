@@ -66,7 +66,7 @@ int RunUp(int argc, char** argv) {
                    "it. Runs until SIGINT/SIGTERM, or stops at once with --check.");
   flags.AddString("state-dir", &options.state_dir,
                   "coordinator state and the processes' log files");
-  flags.AddString("listen", &options.listen, "coordinator address (port 0: chosen by the OS)");
+  flags.AddHostPort("listen", &options.listen, "coordinator address (port 0: chosen by the OS)");
   flags.AddInt("workers", &workers, "worker processes", 0, 256);
   flags.AddInt("trainers", &trainers, "trainer ranks", 0, 256);
   flags.AddBool("check", &check, "stop the cluster as soon as it is healthy; exit 0 if it was");
@@ -117,7 +117,7 @@ int RunStatus(int argc, char** argv) {
   std::string coordinator = "127.0.0.1:50051";
   FlagParser flags("star status",
                    "Shows a coordinator's health and the workers and trainer ranks it knows.");
-  flags.AddString("coordinator", &coordinator, "coordinator address HOST:PORT");
+  flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
   flags.ParseOrExit(argc, argv, 2);
   std::shared_ptr<grpc::Channel> channel = MakeChannel(coordinator);
   absl::StatusOr<HealthState> health = CheckHealth(*channel, "", absl::Seconds(5));

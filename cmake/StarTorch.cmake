@@ -84,10 +84,13 @@ else()
       USE_DISTRIBUTED USE_C10D_GLOO _GLIBCXX_USE_CXX11_ABI=1)
   target_link_libraries(star_torch INTERFACE ${STAR_STDCXX_FIRST}
       "-Wl,--no-as-needed" "${STAR_TORCH_PREFIX}/lib/libtorch_cpu.so" "-Wl,--as-needed"
-      "${STAR_TORCH_PREFIX}/lib/libc10.so")
+      "${STAR_TORCH_PREFIX}/lib/libc10.so" Threads::Threads)
   target_link_options(star_torch INTERFACE "-Wl,-rpath,${STAR_TORCH_PREFIX}/lib")
   message(STATUS "star: torch from ${STAR_TORCH_PREFIX}, CPU only (STAR_WITH_CUDA=OFF)")
 endif()
+# Everything else in the build compiles with -pthread (through gRPC and Abseil); the precompiled
+# header must be made with the same macros (-pthread defines _REENTRANT) or gcc ignores it.
+target_compile_options(star_torch INTERFACE -pthread)
 add_library(star::torch ALIAS star_torch)
 
 # One precompiled header shared by every torch-including target (compiled once per build).

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   star::FlagParser flags("star-coordinator",
                          "Runs the STaR coordinator: leases question shards to workers, collects "
                          "verified rationales and drives training rounds.");
-  flags.AddString("listen", &listen, "HOST:PORT to serve gRPC on (port 0: chosen by the OS)");
+  flags.AddHostPort("listen", &listen, "HOST:PORT to serve gRPC on (port 0: chosen by the OS)");
   flags.AddString("state-dir", &state_dir, "directory holding the coordinator's state");
   flags.AddString("port-file", &port_file,
                   "write the bound port to this file once serving (for scripts and tests)");

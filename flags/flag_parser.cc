@@ -42,6 +42,28 @@ void FlagParser::AddString(std::string name, std::string* value, std::string hel
   Add(std::move(f));
 }
 
+void FlagParser::AddHostPort(std::string name, std::string* value, std::string help) {
+  Flag f{.name = name, .help = std::move(help), .default_text = *value,
+         .value_hint = "HOST:PORT"};
+  f.assign = [value, name](std::string_view text) {
+    size_t colon = text.rfind(':');
+    int port = -1;
+    bool ok = colon != std::string_view::npos && colon > 0 &&
+              absl::SimpleAtoi(std::string(text.substr(colon + 1)), &port) && port >= 0 &&
+              port <= 65535;
+    std::string_view host = ok ? text.substr(0, colon) : std::string_view();
+    if (ok && host.front() == '[') ok = host.size() > 2 && host.back() == ']';
+    if (ok && host.front() != '[') ok = host.find_first_of(" /[]:") == std::string_view::npos;
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--%s: '%s' is not HOST:PORT (port 0-65535)", name, text));
+    }
+    *value = std::string(text);
+    return absl::OkStatus();
+  };
+  Add(std::move(f));
+}
+
 void FlagParser::AddInt(std::string name, int64_t* value, std::string help, int64_t min,
                         int64_t max) {
   Flag f{.name = name, .help = std::move(help), .default_text = absl::StrCat(*value),

@@ -35,6 +35,8 @@ class FlagParser {
   // Each Add* registers `--name`. The pointed-to variable holds the default and must outlive
   // Parse(). A required flag must be given on the command line.
   void AddString(std::string name, std::string* value, std::string help, bool required = false);
+  // A network address "HOST:PORT" (HOST a name, IPv4 address or [IPv6] address; PORT 0-65535).
+  void AddHostPort(std::string name, std::string* value, std::string help);
   void AddInt(std::string name, int64_t* value, std::string help, int64_t min, int64_t max);
   void AddDouble(std::string name, double* value, std::string help, double min, double max);
   void AddBool(std::string name, bool* value, std::string help);

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 
 namespace star {
@@ -74,6 +75,21 @@ TEST(FlagParserTest, MalformedNumbersAreNamed) {
   EXPECT_EQ(ParseArgs(parser, {"--n", "two"}).message(), "--n: 'two' is not an integer");
   EXPECT_EQ(ParseArgs(parser, {"--d", "nan"}).message(), "--d: nan is out of range [0, 1]");
   EXPECT_EQ(ParseArgs(parser, {"--b=maybe"}).message(), "--b: 'maybe' is not true or false");
+}
+
+TEST(FlagParserTest, HostPortIsValidated) {
+  std::string address = "127.0.0.1:50051";
+  FlagParser parser("prog", "test");
+  parser.AddHostPort("listen", &address, "address");
+  ASSERT_TRUE(ParseArgs(parser, {"--listen", "0.0.0.0:0"}).ok());
+  EXPECT_EQ(address, "0.0.0.0:0");
+  ASSERT_TRUE(ParseArgs(parser, {"--listen", "[::1]:8080"}).ok());
+  ASSERT_TRUE(ParseArgs(parser, {"--listen", "coordinator.star.svc:50051"}).ok());
+  for (const char* bad : {"localhost", ":80", "host:99999", "host:-1", "host:http", "a b:1",
+                          "[::1:80", "[]:80"}) {
+    absl::Status s = ParseArgs(parser, {"--listen", bad});
+    EXPECT_EQ(s.message(), absl::StrFormat("--listen: '%s' is not HOST:PORT (port 0-65535)", bad));
+  }
 }
 
 TEST(FlagParserTest, MissingValueIsNamed) {

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   star::FlagParser flags("star-trainer",
                          "Runs one data-parallel STaR trainer rank: joins the training rounds the "
                          "coordinator forms (c10d: NCCL on GPU, Gloo on CPU).");
-  flags.AddString("coordinator", &trainer_flags.coordinator, "coordinator address HOST:PORT");
+  flags.AddHostPort("coordinator", &trainer_flags.coordinator, "coordinator address HOST:PORT");
   flags.AddString("trainer-id", &trainer_flags.trainer_id, "stable identity of this rank");
   flags.AddString("hostname", &trainer_flags.hostname,
                   "address other ranks reach this one at");

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   star::FlagParser flags("star-worker",
                          "Runs a STaR worker: leases question shards from the coordinator, "
                          "generates rationales, verifies them and submits the results.");
-  flags.AddString("coordinator", &worker_flags.coordinator, "coordinator address HOST:PORT");
+  flags.AddHostPort("coordinator", &worker_flags.coordinator, "coordinator address HOST:PORT");
   flags.AddString("hostname", &worker_flags.hostname, "name this worker reports");
   flags.AddInt("batch-size", &worker_flags.batch_size, "sequences generated at once", 1, 4096);
   flags.AddInt("poll-wait-ms", &worker_flags.poll_wait_ms,

@@ -1,0 +1,91 @@
+#include "coordinator/job_config.h"
+
+#include "gtest/gtest.h"
+
+namespace star {
+namespace {
+
+constexpr char kJob[] = R"(name: addition
+task:
+  addition: {min_digits: 1, max_digits: 5, train_questions: 2000, eval_questions_per_length: 100,
+             seed_max_digits: 2, seed_examples: 500}
+model:
+  init_config: examples/tiny-char-llama/config.json
+  init_tokenizer: examples/tiny-char-llama/tokenizer.json
+generation: {max_new_tokens: 120, batch_size: 32}
+filter: {rationalization: true}
+training:
+  initial_steps: 200
+  step_increment: 20
+  learning_rate: 0.0005
+  world_size: 2
+  global_batch_size: 32
+iterations: 6
+)";
+
+TEST(JobConfigTest, ParsesAJobAndKeepsDefaultsForTheRest) {
+  absl::StatusOr<star::v1::JobSpec> spec = ParseJobYaml(kJob, "job.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name(), "addition");
+  EXPECT_EQ(spec->task().addition().max_digits(), 5u);
+  EXPECT_EQ(spec->generation().max_new_tokens(), 120u);
+  EXPECT_TRUE(spec->filter().rationalization());
+  EXPECT_FLOAT_EQ(spec->training().learning_rate(), 0.0005f);
+  EXPECT_EQ(spec->training().world_size(), 2u);
+  EXPECT_EQ(spec->iterations(), 6u);
+  // Left out: defaults.
+  EXPECT_EQ(spec->shard_size(), DefaultJobSpec().shard_size());
+  EXPECT_FLOAT_EQ(spec->training().grad_clip(), 1.0f);
+}
+
+void ExpectError(const std::string& yaml, const std::string& fragment) {
+  absl::StatusOr<star::v1::JobSpec> spec = ParseJobYaml(yaml, "job.yaml");
+  ASSERT_FALSE(spec.ok()) << yaml;
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(spec.status().message().find(fragment), std::string::npos) << spec.status();
+}
+
+TEST(JobConfigTest, UnknownKeyIsNamedWithItsLineAndTheKnownKeys) {
+  ExpectError(std::string(kJob) + "trainig: {initial_steps: 3}\n",
+              "job.yaml:17: trainig: unknown key (known here: name, task");
+  ExpectError(std::string(kJob) + "filter: {rationalise: true}\n",
+              "filter.rationalise: unknown key (known here: rationalization, deduplicate");
+}
+
+TEST(JobConfigTest, WrongTypesAreNamed) {
+  ExpectError(std::string(kJob) + "iterations: many\n",
+              "job.yaml:17: iterations: 'many' is not a non-negative integer");
+  ExpectError(std::string(kJob) + "shard_size: -3\n", "shard_size: '-3' is not a non-negative integer");
+  ExpectError(std::string(kJob) + "filter: {rationalization: yes please}\n",
+              "filter.rationalization: 'yes please' is not true or false");
+  ExpectError(std::string(kJob) + "training: {learning_rate: fast}\n",
+              "training.learning_rate: 'fast' is not a finite number");
+  ExpectError(std::string(kJob) + "training: [1, 2]\n", "training: must be a mapping");
+  ExpectError(std::string(kJob) + "name: [a, b]\n", "name: must be a single value");
+}
+
+TEST(JobConfigTest, MeaninglessValuesAreNamed) {
+  ExpectError(std::string(kJob) + "task: {addition: {min_digits: 4, max_digits: 2, train_questions: 5}}\n",
+              "task.addition.max_digits: must be at least min_digits");
+  ExpectError(std::string(kJob) + "training: {world_size: 3, global_batch_size: 32}\n",
+              "training.global_batch_size: must be a multiple of training.world_size");
+  ExpectError(std::string(kJob) + "generation: {samples_per_question: 4}\n",
+              "generation.samples_per_question: more than one sample needs a temperature");
+  ExpectError("name: x\n", "task: must name a task");
+  ExpectError(std::string(kJob) + "model: {base_checkpoint: /m, init_config: c.json, init_tokenizer: t.json}\n",
+              "model: base_checkpoint and init_config exclude each other");
+}
+
+TEST(JobConfigTest, BrokenYamlGivesItsLine) {
+  ExpectError("name: x\ntask: {addition: \n  - [", "job.yaml:");
+  ExpectError("- just\n- a list\n", "job: must be a mapping");
+}
+
+TEST(JobConfigTest, MissingFileIsNotFound) {
+  absl::StatusOr<star::v1::JobSpec> spec = LoadJobFile("/nonexistent/job.yaml");
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(spec.status().message().find("/nonexistent/job.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace star
