@@ -1,0 +1,115 @@
+#include "trainer/round_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "model/llama_model.h"
+
+namespace star {
+namespace {
+
+// Hands out this rank's examples in seeded random order, epoch after epoch.
+class ExampleSampler {
+ public:
+  ExampleSampler(size_t count, uint64_t seed) : order_(count), rng_(seed) { Shuffle(); }
+
+  size_t Next() {
+    if (next_ == order_.size()) Shuffle();
+    return order_[next_++];
+  }
+
+ private:
+  void Shuffle() {
+    std::iota(order_.begin(), order_.end(), 0);
+    std::shuffle(order_.begin(), order_.end(), rng_);
+    next_ = 0;
+  }
+
+  std::vector<size_t> order_;
+  std::mt19937_64 rng_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
+                                             const std::vector<PromptCompletion>& examples,
+                                             Collective& collective,
+                                             const std::function<void(int64_t, double)>& progress) {
+  const int world = collective.world_size();
+  if (options.steps < 1) return absl::InvalidArgumentError("steps must be at least 1");
+  if (options.global_batch_size < world || options.global_batch_size % world != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("global batch size ", options.global_batch_size,
+                                                   " is not a multiple of the world size ", world));
+  }
+  if (examples.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("rank ", collective.rank(), " has no examples"));
+  }
+  const int64_t local_batch = options.global_batch_size / world;
+  try {
+    absl::StatusOr<std::unique_ptr<LlamaModel>> loaded =
+        LlamaModel::Load(options.base_checkpoint, torch::kFloat32);
+    if (!loaded.ok()) return loaded.status();
+    LlamaModel& model = **loaded;
+    const std::vector<torch::Tensor>& params = model.parameters();
+    torch::optim::AdamW optimizer(
+        params, torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
+    // Every rank draws its own order; the seed makes a round reproducible.
+    ExampleSampler sampler(examples.size(), options.seed * 1000003 + collective.rank());
+    std::deque<double> recent;
+    int64_t tokens = 0;
+    auto start = std::chrono::steady_clock::now();
+    for (int64_t step = 0; step < options.steps; ++step) {
+      double lr = options.learning_rate;
+      if (options.warmup_steps > 0 && step < options.warmup_steps) {
+        lr *= static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);
+      }
+      for (auto& group : optimizer.param_groups()) {
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      }
+      std::vector<PromptCompletion> batch_examples;
+      for (int64_t i = 0; i < local_batch; ++i) batch_examples.push_back(examples[sampler.Next()]);
+      CausalLmBatch batch = MakeCausalLmBatch(batch_examples, options.max_length);
+      tokens += batch.valid.sum().item<int64_t>();
+      optimizer.zero_grad();
+      torch::Tensor loss = CausalLmLoss(model, batch);
+      loss.backward();
+      if (absl::Status s = collective.AverageGradients(params); !s.ok()) return s;
+      if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options.grad_clip);
+      optimizer.step();
+      torch::Tensor loss_sum = loss.detach().reshape({1}).clone();
+      if (absl::Status s = collective.AllReduceSum(loss_sum); !s.ok()) return s;
+      double mean_loss = loss_sum.item<double>() / world;
+      recent.push_back(mean_loss);
+      if (recent.size() > 10) recent.pop_front();
+      if (progress) progress(step + 1, mean_loss);
+    }
+    RoundResult result;
+    result.steps = options.steps;
+    result.final_loss = std::accumulate(recent.begin(), recent.end(), 0.0) / recent.size();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.tokens_per_second = static_cast<double>(tokens) / std::max(result.seconds, 1e-9);
+    result.allreduce_seconds = collective.allreduce_seconds();
+    if (collective.rank() == 0) {
+      if (absl::Status s = model.Save(options.output_checkpoint); !s.ok()) return s;
+      std::error_code ec;
+      std::filesystem::copy_file(absl::StrCat(options.base_checkpoint, "/tokenizer.json"),
+                                 absl::StrCat(options.output_checkpoint, "/tokenizer.json"),
+                                 std::filesystem::copy_options::overwrite_existing, ec);
+      if (ec) {
+        return absl::InternalError(
+            absl::StrCat(options.output_checkpoint, "/tokenizer.json: ", ec.message()));
+      }
+    }
+    return result;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("training round: ", e.what_without_backtrace()));
+  }
+}
+
+}  // namespace star

@@ -1,0 +1,56 @@
+#ifndef STAR_TRAINER_ROUND_TRAINER_H_
+#define STAR_TRAINER_ROUND_TRAINER_H_
+
+// One data-parallel training round of one rank: load the base model, train it for a fixed
+// number of steps on this rank's share of the round's examples with gradients averaged across
+// ranks, and (rank 0) write the result as a Hugging Face model directory.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/causal_lm_batch.h"
+#include "trainer/collective.h"
+
+namespace star {
+
+struct RoundOptions {
+  // Always the base model M(0) (STaR never continues from the previous iteration's model).
+  std::string base_checkpoint;
+  // Written by rank 0 only: config.json, model.safetensors and the base's tokenizer.json.
+  std::string output_checkpoint;
+  int64_t steps = 100;
+  double learning_rate = 1e-4;
+  // Linear warm-up from 0 over this many steps, then constant (the paper's schedule).
+  int64_t warmup_steps = 0;
+  // Global gradient-norm clipping (0: none).
+  double grad_clip = 1.0;
+  double weight_decay = 0.0;
+  // Sequences per optimiser step over all ranks; each rank takes global / world_size.
+  int64_t global_batch_size = 8;
+  uint64_t seed = 0;
+  int64_t max_length = 1024;
+};
+
+struct RoundResult {
+  int64_t steps = 0;
+  // Mean loss over the last min(10, steps) steps, averaged over ranks.
+  double final_loss = 0;
+  double tokens_per_second = 0;  // this rank's tokens
+  double seconds = 0;
+  double allreduce_seconds = 0;
+};
+
+// Trains as described above. `examples` is this rank's partition (at least one). `progress` (may
+// be empty) is called after every step with (step, loss). Errors: kInvalidArgument for options
+// that make no sense; the base checkpoint's load errors; the collective's errors
+// (kDeadlineExceeded/kUnavailable when another rank died); kInternal for libtorch failures.
+absl::StatusOr<RoundResult> RunTrainingRound(
+    const RoundOptions& options, const std::vector<PromptCompletion>& examples,
+    Collective& collective, const std::function<void(int64_t, double)>& progress = {});
+
+}  // namespace star
+
+#endif  // STAR_TRAINER_ROUND_TRAINER_H_
