@@ -2,12 +2,16 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
+#include "tasks/task_factory.h"
 
 namespace star {
 namespace {
 
 constexpr size_t kMaxHostnameLength = 253;
+constexpr size_t kMaxCompletionBytes = 64 << 10;
 constexpr size_t kMaxIdLength = 128;
 
 absl::Status CheckText(std::string_view field, const std::string& value, size_t max_length,
@@ -71,6 +75,88 @@ absl::StatusOr<star::v1::RenewLeaseResponse> Coordinator::RenewLease(
   if (!expires.ok()) return expires.status();
   star::v1::RenewLeaseResponse response;
   response.set_lease_expires_unix_ms(absl::ToUnixMillis(*expires));
+  return response;
+}
+
+absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResult(
+    const star::v1::SubmitShardResultRequest& request) {
+  for (auto [field, value] : {std::pair{"worker_id", &request.worker_id()},
+                              std::pair{"lease_id", &request.lease_id()},
+                              std::pair{"shard_id", &request.shard_id()}}) {
+    if (absl::Status s = CheckText(field, *value, kMaxIdLength, true); !s.ok()) return s;
+  }
+  if (absl::Status s = registry_.TouchWorker(request.worker_id()); !s.ok()) return s;
+  std::optional<star::v1::Shard> shard = shards_.Find(request.shard_id());
+  if (!shard) {
+    return absl::NotFoundError(absl::StrFormat("shard_id '%s' is unknown", request.shard_id()));
+  }
+  // Validate everything before anything changes.
+  absl::flat_hash_map<uint64_t, const star::v1::ShardQuestion*> questions;
+  for (const star::v1::ShardQuestion& q : shard->questions()) questions[q.question_id()] = &q;
+  const bool evaluate = shard->kind() == star::v1::SHARD_KIND_EVALUATE;
+  const int max_samples =
+      evaluate ? 1 : 2 * std::max<int>(1, shard->generation().samples_per_question());
+  absl::flat_hash_set<uint64_t> seen;
+  for (int i = 0; i < request.results_size(); ++i) {
+    const star::v1::QuestionResult& r = request.results(i);
+    if (!questions.contains(r.question_id())) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "results[%d].question_id %d is not in shard '%s'", i, r.question_id(), shard->shard_id()));
+    }
+    if (!seen.insert(r.question_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("results[%d].question_id %d appears twice", i, r.question_id()));
+    }
+    if (r.samples_size() > max_samples) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "results[%d].samples has %d samples; this shard allows %d", i, r.samples_size(),
+          max_samples));
+    }
+    for (int k = 0; k < r.samples_size(); ++k) {
+      if (r.samples(k).completion().size() > kMaxCompletionBytes) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "results[%d].samples[%d].completion is %d bytes; at most %d", i, k,
+            r.samples(k).completion().size(), kMaxCompletionBytes));
+      }
+      if (evaluate && r.samples(k).rationalized()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "results[%d].samples[%d].rationalized: evaluation shards are never hinted", i, k));
+      }
+    }
+  }
+  absl::StatusOr<std::unique_ptr<Task>> task = MakeTask(shard->task());
+  if (!task.ok()) return task.status();
+
+  absl::StatusOr<ShardQueue::Completion> completion =
+      shards_.Complete(request.worker_id(), request.lease_id(), request.shard_id());
+  if (!completion.ok()) return completion.status();
+  star::v1::SubmitShardResultResponse response;
+  if (completion->duplicate) {
+    response.set_duplicate(true);
+    return response;
+  }
+  std::vector<AcceptedRationale> accepted;
+  for (const star::v1::QuestionResult& r : request.results()) {
+    const star::v1::ShardQuestion& q = *questions[r.question_id()];
+    Question gold{.id = q.question_id(), .answer = q.gold_answer()};
+    for (const star::v1::Sample& sample : r.samples()) {
+      if (!(*task)->Verify(gold, sample.completion())) {
+        response.set_rejected(response.rejected() + 1);
+        continue;
+      }
+      response.set_accepted(response.accepted() + 1);
+      if (!evaluate) {
+        accepted.push_back(AcceptedRationale{.job_id = shard->job_id(),
+                                             .iteration = shard->iteration(),
+                                             .question_id = q.question_id(),
+                                             .shard_id = shard->shard_id(),
+                                             .prompt = q.prompt(),
+                                             .completion = sample.completion(),
+                                             .rationalized = sample.rationalized()});
+      }
+    }
+  }
+  rationales_.Add(std::move(accepted));
   return response;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/cluster_registry.h"
+#include "coordinator/rationale_store.h"
 #include "coordinator/shard_queue.h"
 #include "star/v1/coordinator.pb.h"
 #include "star/v1/jobs.pb.h"
@@ -45,6 +46,13 @@ class Coordinator {
       const star::v1::LeaseShardRequest& request);
   absl::StatusOr<star::v1::RenewLeaseResponse> RenewLease(
       const star::v1::RenewLeaseRequest& request);
+  // Checks the whole request against the coordinator's copy of the shard first (a result for a
+  // question not in the shard, too many samples, an oversized completion: kInvalidArgument
+  // naming the field, and nothing changes), then completes the shard under the lease, verifies
+  // every sample with the task itself and stores the accepted ones of generation shards. A
+  // shard already completed is acknowledged with duplicate=true and changes nothing.
+  absl::StatusOr<star::v1::SubmitShardResultResponse> SubmitShardResult(
+      const star::v1::SubmitShardResultRequest& request);
 
   // Training service: a trainer rank announces itself and waits for a round. Rounds are formed
   // by the job state machine; until a job needs one the call returns without an assignment.
@@ -58,6 +66,7 @@ class Coordinator {
   void BeginShutdown();
 
   ShardQueue& shards() { return shards_; }
+  const RationaleStore& rationales() const { return rationales_; }
 
  private:
   // Waits until shutdown or `wait` passes.
@@ -66,6 +75,7 @@ class Coordinator {
   const CoordinatorOptions options_;
   ClusterRegistry registry_;
   ShardQueue shards_;
+  RationaleStore rationales_;
   absl::Mutex mu_;
   absl::CondVar shutdown_cv_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

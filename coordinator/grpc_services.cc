@@ -34,6 +34,12 @@ grpc::Status CoordinatorGrpcService::RenewLease(grpc::ServerContext*,
   return Serve(response, [&] { return coordinator_->RenewLease(*request); });
 }
 
+grpc::Status CoordinatorGrpcService::SubmitShardResult(
+    grpc::ServerContext*, const star::v1::SubmitShardResultRequest* request,
+    star::v1::SubmitShardResultResponse* response) {
+  return Serve(response, [&] { return coordinator_->SubmitShardResult(*request); });
+}
+
 grpc::Status TrainingGrpcService::JoinRound(grpc::ServerContext*,
                                             const star::v1::JoinRoundRequest* request,
                                             star::v1::JoinRoundResponse* response) {

@@ -24,6 +24,9 @@ class CoordinatorGrpcService final : public star::v1::Coordinator::Service {
                           star::v1::LeaseShardResponse* response) override;
   grpc::Status RenewLease(grpc::ServerContext* context, const star::v1::RenewLeaseRequest* request,
                           star::v1::RenewLeaseResponse* response) override;
+  grpc::Status SubmitShardResult(grpc::ServerContext* context,
+                                 const star::v1::SubmitShardResultRequest* request,
+                                 star::v1::SubmitShardResultResponse* response) override;
 
  private:
   Coordinator* coordinator_;

@@ -121,6 +121,13 @@ absl::StatusOr<ShardQueue::Completion> ShardQueue::Complete(const std::string& w
   return Completion{entry.shard, /*duplicate=*/false};
 }
 
+std::optional<star::v1::Shard> ShardQueue::Find(const std::string& shard_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = shards_.find(shard_id);
+  if (it == shards_.end()) return std::nullopt;
+  return it->second.shard;
+}
+
 ShardCounts ShardQueue::Counts() const {
   absl::MutexLock lock(&mu_);
   ShardCounts counts;

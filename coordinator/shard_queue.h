@@ -74,6 +74,9 @@ class ShardQueue {
   // Returns expired leases' shards to the queue; Lease() also does this itself.
   void ExpireLeases();
 
+  // A copy of the shard with this id, as it was added; nullopt when unknown.
+  std::optional<star::v1::Shard> Find(const std::string& shard_id) const;
+
   ShardCounts Counts() const;
   // True when every shard added is done (and at least one was added).
   bool AllDone() const;

@@ -1,0 +1,164 @@
+#include "coordinator/coordinator.h"
+
+#include "gtest/gtest.h"
+#include "tasks/addition_task.h"
+
+namespace star {
+namespace {
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    star::v1::RegisterWorkerRequest reg;
+    reg.set_hostname("test-host");
+    worker_ = coordinator_.RegisterWorker(reg)->worker_id();
+    questions_ = {AdditionTask::MakeQuestion(1, 12, 34, 2), AdditionTask::MakeQuestion(2, 5, 7, 1)};
+  }
+
+  star::v1::Shard MakeShard(const std::string& id, star::v1::ShardKind kind) {
+    star::v1::Shard shard;
+    shard.set_shard_id(id);
+    shard.set_job_id("job-1");
+    shard.set_iteration(3);
+    shard.set_kind(kind);
+    shard.mutable_task()->mutable_addition()->set_max_digits(2);
+    shard.mutable_generation()->set_samples_per_question(1);
+    for (const Question& q : questions_) {
+      auto* sq = shard.add_questions();
+      sq->set_question_id(q.id);
+      sq->set_prompt(task_.Prompt(q));
+      sq->set_hinted_prompt(task_.HintedPrompt(q));
+      sq->set_gold_answer(q.answer);
+    }
+    return shard;
+  }
+
+  std::string Lease() {
+    star::v1::LeaseShardRequest request;
+    request.set_worker_id(worker_);
+    absl::StatusOr<star::v1::LeaseShardResponse> lease = coordinator_.LeaseShard(request);
+    EXPECT_TRUE(lease.ok());
+    return lease->lease_id();
+  }
+
+  // Question 1 answered right directly; question 2 wrong directly, right with the hint.
+  star::v1::SubmitShardResultRequest GoodSubmission(const std::string& lease,
+                                                    const std::string& shard) {
+    star::v1::SubmitShardResultRequest r;
+    r.set_worker_id(worker_);
+    r.set_lease_id(lease);
+    r.set_shard_id(shard);
+    auto* q1 = r.add_results();
+    q1->set_question_id(1);
+    q1->add_samples()->set_completion(*AdditionTask::ReferenceCompletion(questions_[0]));
+    auto* q2 = r.add_results();
+    q2->set_question_id(2);
+    q2->add_samples()->set_completion("<scratch>\n</scratch>\n1 3\n\n");
+    auto* hinted = q2->add_samples();
+    hinted->set_completion(*AdditionTask::ReferenceCompletion(questions_[1]));
+    hinted->set_rationalized(true);
+    return r;
+  }
+
+  Coordinator coordinator_{CoordinatorOptions{}};
+  AdditionTask task_;
+  std::string worker_;
+  std::vector<Question> questions_;
+};
+
+TEST_F(CoordinatorTest, SubmissionIsVerifiedAndAcceptedRationalesStoredWithoutTheHint) {
+  ASSERT_TRUE(coordinator_.shards().Add(MakeShard("s1", star::v1::SHARD_KIND_GENERATE)).ok());
+  std::string lease = Lease();
+  absl::StatusOr<star::v1::SubmitShardResultResponse> r =
+      coordinator_.SubmitShardResult(GoodSubmission(lease, "s1"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted(), 2u);
+  EXPECT_EQ(r->rejected(), 1u);
+  EXPECT_FALSE(r->duplicate());
+  std::vector<AcceptedRationale> kept = coordinator_.rationales().ForIteration("job-1", 3);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_FALSE(kept[0].rationalized);
+  EXPECT_TRUE(kept[1].rationalized);
+  EXPECT_EQ(kept[1].prompt, task_.Prompt(questions_[1]));
+  EXPECT_EQ(kept[1].prompt.find("Hint"), std::string::npos);
+  EXPECT_TRUE(coordinator_.shards().AllDone());
+}
+
+TEST_F(CoordinatorTest, SecondSubmissionIsAcknowledgedAndIgnored) {
+  ASSERT_TRUE(coordinator_.shards().Add(MakeShard("s1", star::v1::SHARD_KIND_GENERATE)).ok());
+  std::string lease = Lease();
+  ASSERT_TRUE(coordinator_.SubmitShardResult(GoodSubmission(lease, "s1")).ok());
+  absl::StatusOr<star::v1::SubmitShardResultResponse> again =
+      coordinator_.SubmitShardResult(GoodSubmission(lease, "s1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate());
+  EXPECT_EQ(again->accepted(), 0u);
+  EXPECT_EQ(coordinator_.rationales().size(), 2u);
+}
+
+TEST_F(CoordinatorTest, ResultForAQuestionNotInTheShardChangesNothing) {
+  ASSERT_TRUE(coordinator_.shards().Add(MakeShard("s1", star::v1::SHARD_KIND_GENERATE)).ok());
+  std::string lease = Lease();
+  star::v1::SubmitShardResultRequest bad = GoodSubmission(lease, "s1");
+  bad.add_results()->set_question_id(99);
+  absl::Status s = coordinator_.SubmitShardResult(bad).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("results[2].question_id 99 is not in shard 's1'"), std::string::npos) << s;
+  EXPECT_EQ(coordinator_.shards().Counts().leased, 1);
+  EXPECT_EQ(coordinator_.rationales().size(), 0u);
+  // The worker can still submit correctly under the same lease.
+  EXPECT_TRUE(coordinator_.SubmitShardResult(GoodSubmission(lease, "s1")).ok());
+}
+
+TEST_F(CoordinatorTest, TooManySamplesOversizedAndHintedEvaluationAreRejected) {
+  ASSERT_TRUE(coordinator_.shards().Add(MakeShard("s1", star::v1::SHARD_KIND_GENERATE)).ok());
+  std::string lease = Lease();
+  star::v1::SubmitShardResultRequest many = GoodSubmission(lease, "s1");
+  for (int i = 0; i < 3; ++i) many.mutable_results(0)->add_samples()->set_completion("x");
+  EXPECT_NE(coordinator_.SubmitShardResult(many).status().message().find(
+                "results[0].samples has 4 samples; this shard allows 2"),
+            std::string::npos);
+  star::v1::SubmitShardResultRequest huge = GoodSubmission(lease, "s1");
+  huge.mutable_results(0)->mutable_samples(0)->set_completion(std::string(70000, 'a'));
+  EXPECT_NE(coordinator_.SubmitShardResult(huge).status().message().find(
+                "results[0].samples[0].completion is 70000 bytes"),
+            std::string::npos);
+  ASSERT_TRUE(coordinator_.shards().Add(MakeShard("e1", star::v1::SHARD_KIND_EVALUATE)).ok());
+  std::string eval_lease = Lease();
+  star::v1::SubmitShardResultRequest hinted = GoodSubmission(eval_lease, "e1");
+  hinted.mutable_results(1)->mutable_samples()->DeleteSubrange(0, 1);
+  EXPECT_NE(coordinator_.SubmitShardResult(hinted).status().message().find(
+                "evaluation shards are never hinted"),
+            std::string::npos);
+  EXPECT_EQ(coordinator_.rationales().size(), 0u);
+}
+
+TEST_F(CoordinatorTest, EvaluationAnswersAreCountedNotStored) {
+  ASSERT_TRUE(coordinator_.shards().Add(MakeShard("e1", star::v1::SHARD_KIND_EVALUATE)).ok());
+  std::string lease = Lease();
+  star::v1::SubmitShardResultRequest r = GoodSubmission(lease, "e1");
+  r.mutable_results(1)->mutable_samples()->RemoveLast();
+  absl::StatusOr<star::v1::SubmitShardResultResponse> out = coordinator_.SubmitShardResult(r);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->accepted(), 1u);
+  EXPECT_EQ(out->rejected(), 1u);
+  EXPECT_EQ(coordinator_.rationales().size(), 0u);
+}
+
+TEST_F(CoordinatorTest, UnknownWorkerShardAndLeaseAreNotFound) {
+  ASSERT_TRUE(coordinator_.shards().Add(MakeShard("s1", star::v1::SHARD_KIND_GENERATE)).ok());
+  std::string lease = Lease();
+  star::v1::SubmitShardResultRequest r = GoodSubmission(lease, "s1");
+  r.set_worker_id("w-unknown");
+  EXPECT_EQ(coordinator_.SubmitShardResult(r).status().code(), absl::StatusCode::kNotFound);
+  r = GoodSubmission(lease, "s-unknown");
+  EXPECT_EQ(coordinator_.SubmitShardResult(r).status().code(), absl::StatusCode::kNotFound);
+  r = GoodSubmission("l-unknown", "s1");
+  EXPECT_EQ(coordinator_.SubmitShardResult(r).status().code(), absl::StatusCode::kNotFound);
+  r = GoodSubmission(lease, "s1");
+  r.clear_lease_id();
+  EXPECT_EQ(coordinator_.SubmitShardResult(r).status().message(), "lease_id is required");
+}
+
+}  // namespace
+}  // namespace star
