@@ -72,6 +72,8 @@ absl::StatusOr<std::vector<Completion>> TextGenerator::Generate(
   }
 }
 
+void SetComputeThreads(int threads) { at::set_num_threads(std::max(1, threads)); }
+
 absl::Status InitRandomModel(const std::string& config_path, const std::string& tokenizer_path,
                              const std::string& out_dir, uint64_t seed) {
   absl::StatusOr<ModelConfig> config = ModelConfig::FromFile(config_path);

@@ -41,6 +41,10 @@ class TextGenerator {
   std::unique_ptr<Impl> impl_;
 };
 
+// Intra-op threads libtorch uses in this process (one per process is best when several workers
+// and trainer ranks share a machine).
+void SetComputeThreads(int threads);
+
 // Writes a randomly initialised model directory: config.json (from `config_path`, a Hugging
 // Face config), model.safetensors and a copy of the tokenizer at `tokenizer_path`. Errors name
 // the bad file and field; kInvalidArgument if the tokenizer's vocabulary does not fit the

@@ -14,7 +14,10 @@
 #include "service/health_client.h"
 #include "service/shutdown_signal.h"
 #include "service/stop_flag.h"
+#include "model/text_generator.h"
 #include "star/v1/coordinator.grpc.pb.h"
+#include "tasks/task_factory.h"
+#include "worker/shard_processor.h"
 
 namespace star {
 namespace {
@@ -24,10 +27,123 @@ struct WorkerFlags {
   std::string hostname;
   int64_t batch_size = 16;
   int64_t poll_wait_ms = 2000;
+  int64_t threads = 1;
 };
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
+}
+
+// The model of the last checkpoint used, kept while shards keep naming it.
+class GeneratorCache {
+ public:
+  absl::StatusOr<TextGenerator*> Get(const std::string& id, const std::string& path) {
+    if (generator_ == nullptr || id != id_) {
+      generator_.reset();
+      absl::StatusOr<std::unique_ptr<TextGenerator>> loaded = TextGenerator::Load(path);
+      if (!loaded.ok()) return loaded.status();
+      generator_ = std::move(*loaded);
+      id_ = id;
+      STAR_LOG(INFO) << "loaded checkpoint " << id << " from " << path;
+    }
+    return generator_.get();
+  }
+
+ private:
+  std::string id_;
+  std::unique_ptr<TextGenerator> generator_;
+};
+
+// Renews a lease every `interval` on its own thread until destroyed.
+class LeaseRenewer {
+ public:
+  LeaseRenewer(star::v1::Coordinator::Stub* stub, std::string worker_id, std::string lease_id,
+               absl::Duration interval)
+      : thread_([=, this] {
+          while (!done_.SleepFor(interval)) {
+            star::v1::RenewLeaseRequest request;
+            request.set_worker_id(worker_id);
+            request.set_lease_id(lease_id);
+            star::v1::RenewLeaseResponse response;
+            grpc::ClientContext context;
+            context.set_deadline(DeadlineIn(absl::Seconds(10)));
+            grpc::Status status = stub->RenewLease(&context, request, &response);
+            if (!status.ok()) {
+              STAR_LOG(WARNING) << "renewing " << lease_id << ": " << FromGrpcStatus(status).ToString();
+            }
+          }
+        }) {}
+  LeaseRenewer(const LeaseRenewer&) = delete;
+  LeaseRenewer& operator=(const LeaseRenewer&) = delete;
+  ~LeaseRenewer() {
+    done_.Stop();
+    thread_.join();
+  }
+
+ private:
+  StopFlag done_;
+  std::thread thread_;
+};
+
+// Generates, verifies and submits one shard. Failures are logged; the lease then runs out and
+// the coordinator hands the shard to another worker.
+void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id,
+                 const star::v1::LeaseShardResponse& lease, absl::Duration renew_interval,
+                 int64_t max_batch, GeneratorCache& cache) {
+  star::v1::Shard shard = lease.shard();
+  // The worker's own limit on rows decoded at once wins over the shard's wish.
+  uint32_t wanted = shard.generation().batch_size();
+  shard.mutable_generation()->set_batch_size(
+      static_cast<uint32_t>(wanted == 0 ? max_batch : std::min<int64_t>(wanted, max_batch)));
+  LeaseRenewer renewer(stub, worker_id, lease.lease_id(), renew_interval);
+  absl::Time start = absl::Now();
+  absl::StatusOr<TextGenerator*> generator = cache.Get(shard.checkpoint_id(), shard.checkpoint_path());
+  if (!generator.ok()) {
+    STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": " << generator.status().message();
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<Task>> task = MakeTask(shard.task());
+  if (!task.ok()) {
+    STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": " << task.status().message();
+    return;
+  }
+  CompletionSource source = [&](const std::vector<std::string>& prompts,
+                                const SamplingOptions& options) {
+    return (*generator)->Generate(prompts, options);
+  };
+  absl::StatusOr<ShardOutcome> outcome = ProcessShard(shard, **task, shard.rationalize(), source);
+  if (!outcome.ok()) {
+    STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": " << outcome.status().message();
+    return;
+  }
+  star::v1::SubmitShardResultRequest& request = outcome->request;
+  request.set_worker_id(worker_id);
+  request.set_lease_id(lease.lease_id());
+  request.set_generate_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+  // Submission is idempotent: retry while the coordinator is unreachable.
+  Backoff backoff(absl::Milliseconds(200), absl::Seconds(5));
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    star::v1::SubmitShardResultResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(30)));
+    grpc::Status status = stub->SubmitShardResult(&context, request, &response);
+    if (status.ok()) {
+      STAR_LOG(INFO) << "shard " << shard.shard_id() << ": " << shard.questions_size()
+                     << " questions, " << outcome->generated_tokens << " tokens in "
+                     << request.generate_seconds() << "s; accepted " << response.accepted()
+                     << ", rejected " << response.rejected()
+                     << (response.duplicate() ? " (already done)" : "");
+      return;
+    }
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": submission refused: "
+                      << FromGrpcStatus(status).ToString();
+      return;
+    }
+    absl::SleepFor(backoff.Next());
+  }
+  STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": coordinator unreachable; giving up";
 }
 
 // Registers (retrying with backoff while the coordinator is unreachable), then long-polls for
@@ -36,6 +152,8 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
 void RunWorker(const WorkerFlags& flags, const StopFlag& stop) {
   auto stub = star::v1::Coordinator::NewStub(MakeChannel(flags.coordinator));
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
+  GeneratorCache cache;
+  absl::Duration renew_interval = absl::Seconds(20);
   std::string worker_id;
   while (!stop.stopped()) {
     if (worker_id.empty()) {
@@ -53,6 +171,7 @@ void RunWorker(const WorkerFlags& flags, const StopFlag& stop) {
         continue;
       }
       worker_id = response.worker_id();
+      if (response.renew_interval_ms() > 0) renew_interval = absl::Milliseconds(response.renew_interval_ms());
       backoff.Reset();
       STAR_LOG(INFO) << "registered with " << flags.coordinator << " as " << worker_id;
     }
@@ -75,10 +194,7 @@ void RunWorker(const WorkerFlags& flags, const StopFlag& stop) {
     }
     backoff.Reset();
     if (!response.lease_id().empty()) {
-      // Shard processing (generation, verification, rationalization) is not part of this
-      // build; the lease is left to expire so that the coordinator hands the shard on.
-      STAR_LOG(ERROR) << "leased shard " << response.shard().shard_id()
-                      << " but this worker cannot process shards; releasing it by expiry";
+      HandleShard(stub.get(), worker_id, response, renew_interval, flags.batch_size, cache);
     }
   }
 }
@@ -98,17 +214,22 @@ int main(int argc, char** argv) {
                          "generates rationales, verifies them and submits the results.");
   flags.AddHostPort("coordinator", &worker_flags.coordinator, "coordinator address HOST:PORT");
   flags.AddString("hostname", &worker_flags.hostname, "name this worker reports");
-  flags.AddInt("batch-size", &worker_flags.batch_size, "sequences generated at once", 1, 4096);
+  flags.AddInt("batch-size", &worker_flags.batch_size,
+               "most sequences generated at once (caps the shard's batch size)", 1, 4096);
   flags.AddInt("poll-wait-ms", &worker_flags.poll_wait_ms,
                "how long one lease long-poll waits for a shard", 10, 30000);
+  flags.AddInt("threads", &worker_flags.threads,
+               "compute threads for generation (1 suits several processes per machine)", 1, 256);
   flags.ParseOrExit(argc, argv);
+  star::SetComputeThreads(static_cast<int>(worker_flags.threads));
 
   star::StopFlag stop;
   std::thread loop([&] { star::RunWorker(worker_flags, stop); });
   int sig = 0;
   while ((sig = star::WaitForShutdownSignal(absl::Hours(1))) == 0) {
   }
-  STAR_LOG(INFO) << star::ShutdownSignalName(sig) << " received: finishing the current call";
+  STAR_LOG(INFO) << star::ShutdownSignalName(sig)
+                 << " received: finishing the current call (and shard, if one is in progress)";
   stop.Stop();
   loop.join();
   STAR_LOG(INFO) << "stopped";

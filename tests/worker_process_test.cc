@@ -1,0 +1,80 @@
+// The real star-worker binary against a coordinator served from this test process: it leases a
+// shard, loads the checkpoint the shard names, generates, verifies, rationalizes and submits.
+
+#include <filesystem>
+
+#include "coordinator/coordinator.h"
+#include "coordinator/grpc_services.h"
+#include "gtest/gtest.h"
+#include "service/grpc_server.h"
+#include "tasks/addition_task.h"
+#include "tests/test_environment.h"
+
+namespace star {
+namespace {
+
+using ::star::testing::BinaryPath;
+using ::star::testing::ReadFile;
+using ::star::testing::RunCommand;
+using ::star::testing::TempDir;
+
+TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
+  TempDir dir;
+  // A random model: its answers are wrong, so every sample is rejected, and rationalization
+  // (one hinted sample per wrong question) is exercised.
+  std::string model = dir.File("model");
+  std::string examples = std::string(STAR_SOURCE_DIR) + "/examples/tiny-char-llama/";
+  auto [init_status, init_out] =
+      RunCommand({BinaryPath("star"), "init-model", "--config", examples + "config.json",
+                  "--tokenizer", examples + "tokenizer.json", "--out", model},
+                 dir);
+  ASSERT_EQ(init_status, 0) << init_out;
+
+  Coordinator coordinator(CoordinatorOptions{});
+  CoordinatorGrpcService service(&coordinator);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start("127.0.0.1:0", {{star::v1::Coordinator::service_full_name(), &service}});
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  AdditionTask task;
+  star::v1::Shard shard;
+  shard.set_shard_id("s-worker-test");
+  shard.set_job_id("job");
+  shard.set_iteration(1);
+  shard.set_kind(star::v1::SHARD_KIND_GENERATE);
+  shard.set_rationalize(true);
+  shard.set_checkpoint_id("m0");
+  shard.set_checkpoint_path(model);
+  shard.mutable_task()->mutable_addition()->set_max_digits(2);
+  shard.mutable_generation()->set_max_new_tokens(24);
+  shard.mutable_generation()->set_batch_size(8);
+  for (const Question& q : AdditionTask::Generate(2, 5, 1, 100)) {
+    auto* sq = shard.add_questions();
+    sq->set_question_id(q.id);
+    sq->set_prompt(task.Prompt(q));
+    sq->set_hinted_prompt(task.HintedPrompt(q));
+    sq->set_gold_answer(q.answer);
+  }
+  ASSERT_TRUE(coordinator.shards().Add(shard).ok());
+
+  absl::StatusOr<ChildProcess> worker = ChildProcess::Start(
+      {BinaryPath("star-worker"), "--coordinator", (*server)->address(), "--poll-wait-ms", "200"},
+      dir.File("worker.log"));
+  ASSERT_TRUE(worker.ok());
+  absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (!coordinator.shards().AllDone() && absl::Now() < deadline) {
+    ASSERT_FALSE(worker->Poll().has_value()) << ReadFile(dir.File("worker.log"));
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(coordinator.shards().AllDone()) << ReadFile(dir.File("worker.log"));
+  EXPECT_EQ(worker->Stop(absl::Seconds(10)), 0);
+  std::string log = ReadFile(dir.File("worker.log"));
+  EXPECT_NE(log.find("loaded checkpoint m0"), std::string::npos) << log;
+  // Five wrong direct answers and five wrong hinted ones, all re-verified and rejected.
+  EXPECT_NE(log.find("accepted 0, rejected 10"), std::string::npos) << log;
+  EXPECT_EQ(coordinator.rationales().size(), 0u);
+  (*server)->Shutdown(absl::Seconds(1));
+}
+
+}  // namespace
+}  // namespace star
