@@ -78,8 +78,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     std::vector<std::string> argv = {absl::StrCat(options.bin_dir, "/", binary), "--coordinator",
                                      cluster->coordinator_address_};
     if (binary == "star-trainer") {
-      argv.push_back("--trainer-id");
-      argv.push_back(absl::StrCat("trainer-", index));
+      // Ranks of a local cluster reach each other on loopback.
+      argv.insert(argv.end(), {"--trainer-id", absl::StrCat("trainer-", index), "--hostname",
+                               "127.0.0.1"});
     }
     absl::StatusOr<ChildProcess> child = ChildProcess::Start(argv, log);
     if (!child.ok()) return child.status();

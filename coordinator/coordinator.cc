@@ -170,9 +170,28 @@ absl::StatusOr<star::v1::JoinRoundResponse> Coordinator::JoinRound(
       !s.ok()) {
     return s;
   }
+  if (request.store_port() > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("store_port %d is not a port (0-65535)", request.store_port()));
+  }
   registry_.TouchTrainer(request.trainer_id(), request.hostname(), request.has_cuda());
-  WaitForShutdown(std::min(absl::Milliseconds(request.wait_ms()), options_.max_wait));
-  return star::v1::JoinRoundResponse();
+  star::v1::JoinRoundResponse response;
+  std::optional<star::v1::RoundAssignment> assignment = rounds_.Join(
+      request, std::min(absl::Milliseconds(request.wait_ms()), options_.max_wait));
+  if (assignment) *response.mutable_assignment() = std::move(*assignment);
+  return response;
+}
+
+absl::StatusOr<std::vector<star::v1::TrainingExample>> Coordinator::RoundExamples(
+    const star::v1::StreamExamplesRequest& request) const {
+  return rounds_.Examples(request.round_id(), request.rank());
+}
+
+absl::Status Coordinator::ReportRound(const star::v1::ReportRoundRequest& request) {
+  if (request.error().size() > 4096) {
+    return absl::InvalidArgumentError("error is longer than 4096 bytes");
+  }
+  return rounds_.Report(request);
 }
 
 star::v1::ClusterStatus Coordinator::GetCluster() const {
@@ -181,6 +200,7 @@ star::v1::ClusterStatus Coordinator::GetCluster() const {
 
 void Coordinator::BeginShutdown() {
   shards_.Close();
+  rounds_.Close();
   absl::MutexLock lock(&mu_);
   shutting_down_ = true;
   shutdown_cv_.SignalAll();

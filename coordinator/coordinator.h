@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "coordinator/cluster_registry.h"
 #include "coordinator/rationale_store.h"
+#include "coordinator/round_scheduler.h"
 #include "coordinator/shard_queue.h"
 #include "star/v1/coordinator.pb.h"
 #include "star/v1/jobs.pb.h"
@@ -54,10 +55,13 @@ class Coordinator {
   absl::StatusOr<star::v1::SubmitShardResultResponse> SubmitShardResult(
       const star::v1::SubmitShardResultRequest& request);
 
-  // Training service: a trainer rank announces itself and waits for a round. Rounds are formed
-  // by the job state machine; until a job needs one the call returns without an assignment.
+  // Training service: a trainer rank announces itself and waits to be placed into a round
+  // (see RoundScheduler); without one formed in time the call returns no assignment.
   absl::StatusOr<star::v1::JoinRoundResponse> JoinRound(
       const star::v1::JoinRoundRequest& request);
+  absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundExamples(
+      const star::v1::StreamExamplesRequest& request) const;
+  absl::Status ReportRound(const star::v1::ReportRoundRequest& request);
 
   // Jobs service.
   star::v1::ClusterStatus GetCluster() const;
@@ -67,6 +71,7 @@ class Coordinator {
 
   ShardQueue& shards() { return shards_; }
   const RationaleStore& rationales() const { return rationales_; }
+  RoundScheduler& rounds() { return rounds_; }
 
  private:
   // Waits until shutdown or `wait` passes.
@@ -76,6 +81,7 @@ class Coordinator {
   ClusterRegistry registry_;
   ShardQueue shards_;
   RationaleStore rationales_;
+  RoundScheduler rounds_;
   absl::Mutex mu_;
   absl::CondVar shutdown_cv_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

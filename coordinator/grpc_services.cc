@@ -46,6 +46,26 @@ grpc::Status TrainingGrpcService::JoinRound(grpc::ServerContext*,
   return Serve(response, [&] { return coordinator_->JoinRound(*request); });
 }
 
+grpc::Status TrainingGrpcService::StreamExamples(
+    grpc::ServerContext* context, const star::v1::StreamExamplesRequest* request,
+    grpc::ServerWriter<star::v1::TrainingExample>* writer) {
+  absl::StatusOr<std::vector<star::v1::TrainingExample>> examples =
+      coordinator_->RoundExamples(*request);
+  if (!examples.ok()) return ToGrpcStatus(examples.status());
+  for (const star::v1::TrainingExample& e : *examples) {
+    if (context->IsCancelled() || !writer->Write(e)) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingGrpcService::ReportRound(grpc::ServerContext*,
+                                              const star::v1::ReportRoundRequest* request,
+                                              star::v1::ReportRoundResponse*) {
+  return ToGrpcStatus(coordinator_->ReportRound(*request));
+}
+
 grpc::Status JobsGrpcService::GetCluster(grpc::ServerContext*, const star::v1::GetClusterRequest*,
                                          star::v1::ClusterStatus* response) {
   *response = coordinator_->GetCluster();

@@ -38,6 +38,11 @@ class TrainingGrpcService final : public star::v1::Training::Service {
 
   grpc::Status JoinRound(grpc::ServerContext* context, const star::v1::JoinRoundRequest* request,
                          star::v1::JoinRoundResponse* response) override;
+  grpc::Status StreamExamples(grpc::ServerContext* context,
+                              const star::v1::StreamExamplesRequest* request,
+                              grpc::ServerWriter<star::v1::TrainingExample>* writer) override;
+  grpc::Status ReportRound(grpc::ServerContext* context, const star::v1::ReportRoundRequest* request,
+                           star::v1::ReportRoundResponse* response) override;
 
  private:
   Coordinator* coordinator_;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "flags/flag_parser.h"
@@ -15,7 +16,9 @@
 #include "service/shutdown_signal.h"
 #include "service/stop_flag.h"
 #include "star/v1/training.grpc.pb.h"
+#include "trainer/store_listener.h"
 #include "trainer/cuda_probe.h"
+#include "trainer/round_runner.h"
 
 namespace star {
 namespace {
@@ -25,7 +28,66 @@ struct TrainerFlags {
   std::string trainer_id;
   std::string hostname;
   int64_t poll_wait_ms = 2000;
+  int64_t threads = 1;
 };
+
+std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
+  return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
+}
+
+// Streams this rank's examples, trains and reports. Failures go into the report, which the
+// coordinator uses to re-run the round with the ranks still alive.
+void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& assignment,
+              int listener_fd) {
+  STAR_LOG(INFO) << "round " << assignment.round_id() << ": rank " << assignment.rank() << " of "
+                 << assignment.world_size() << ", " << assignment.steps() << " steps, master "
+                 << assignment.master_addr() << ":" << assignment.master_port();
+  std::vector<star::v1::TrainingExample> examples;
+  {
+    star::v1::StreamExamplesRequest request;
+    request.set_round_id(assignment.round_id());
+    request.set_rank(assignment.rank());
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Minutes(5)));
+    auto reader = stub->StreamExamples(&context, request);
+    star::v1::TrainingExample example;
+    while (reader->Read(&example)) examples.push_back(example);
+    grpc::Status status = reader->Finish();
+    if (!status.ok()) {
+      STAR_LOG(ERROR) << "round " << assignment.round_id() << ": cannot stream examples: "
+                      << FromGrpcStatus(status).ToString();
+      if (listener_fd >= 0) ::close(listener_fd);
+      return;
+    }
+  }
+  int64_t last_logged = 0;
+  star::v1::ReportRoundRequest report = RunAssignedRound(
+      assignment, examples, listener_fd, [&](int64_t step, double loss) {
+        if (step == assignment.steps() || step - last_logged >= 25) {
+          STAR_LOG(INFO) << "round " << assignment.round_id() << ": step " << step << "/"
+                         << assignment.steps() << " loss " << loss;
+          last_logged = step;
+        }
+      });
+  if (report.ok()) {
+    STAR_LOG(INFO) << "round " << assignment.round_id() << " done: loss " << report.final_loss()
+                   << ", " << report.tokens_per_second() << " tokens/s, all-reduce "
+                   << report.allreduce_seconds() << "s of " << report.seconds() << "s";
+  } else {
+    STAR_LOG(ERROR) << "round " << assignment.round_id() << " failed: " << report.error();
+  }
+  Backoff backoff(absl::Milliseconds(200), absl::Seconds(5));
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    star::v1::ReportRoundResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(30)));
+    grpc::Status status = stub->ReportRound(&context, report, &response);
+    if (status.ok()) return;
+    STAR_LOG(WARNING) << "cannot report round " << assignment.round_id() << ": "
+                      << FromGrpcStatus(status).ToString();
+    absl::SleepFor(backoff.Next());
+  }
+}
 
 // Announces this rank to the coordinator and waits for rounds until stopped, retrying with
 // backoff while the coordinator is unreachable.
@@ -34,7 +96,15 @@ void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop) 
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   bool connected = false;
   while (!stop.stopped()) {
+    // A port to serve the round's store on, should this rank become rank 0.
+    absl::StatusOr<StoreListener> listener = StoreListener::Bind(flags.hostname);
+    if (!listener.ok()) {
+      STAR_LOG(ERROR) << "--hostname " << flags.hostname << ": " << listener.status().message();
+      stop.SleepFor(backoff.Next());
+      continue;
+    }
     star::v1::JoinRoundRequest request;
+    request.set_store_port(static_cast<uint32_t>(listener->port()));
     request.set_trainer_id(flags.trainer_id);
     request.set_hostname(flags.hostname);
     request.set_has_cuda(has_cuda);
@@ -57,10 +127,7 @@ void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop) 
       STAR_LOG(INFO) << "joined " << flags.coordinator << " as " << flags.trainer_id;
       connected = true;
     }
-    if (response.has_assignment()) {
-      STAR_LOG(ERROR) << "assigned to round " << response.assignment().round_id()
-                      << " but this trainer cannot run rounds yet";
-    }
+    if (response.has_assignment()) RunRound(stub.get(), response.assignment(), listener->Release());
   }
 }
 
@@ -81,11 +148,14 @@ int main(int argc, char** argv) {
   flags.AddHostPort("coordinator", &trainer_flags.coordinator, "coordinator address HOST:PORT");
   flags.AddString("trainer-id", &trainer_flags.trainer_id, "stable identity of this rank");
   flags.AddString("hostname", &trainer_flags.hostname,
-                  "address other ranks reach this one at");
+                  "address other ranks reach this one at (rank 0 serves the round's store there)");
+  flags.AddInt("threads", &trainer_flags.threads,
+               "compute threads (1 suits several processes per machine)", 1, 256);
   flags.AddInt("poll-wait-ms", &trainer_flags.poll_wait_ms,
                "how long one join long-poll waits for a round", 10, 30000);
   flags.ParseOrExit(argc, argv);
 
+  star::SetTrainerThreads(static_cast<int>(trainer_flags.threads));
   star::ComputeCapabilities caps = star::ProbeComputeCapabilities();
   STAR_LOG(INFO) << "torch " << caps.torch_version << ", c10d backends " << caps.backends
                  << ", CUDA devices " << caps.cuda_devices;

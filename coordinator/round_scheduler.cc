@@ -1,0 +1,134 @@
+#include "coordinator/round_scheduler.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+
+namespace star {
+
+absl::Status RoundScheduler::Submit(RoundPlan plan) {
+  const star::v1::RoundAssignment& a = plan.assignment;
+  if (a.round_id().empty()) return absl::InvalidArgumentError("round_id is required");
+  if (a.world_size() == 0) return absl::InvalidArgumentError("world_size must be at least 1");
+  if (plan.examples.size() < a.world_size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "round '%s' has %d examples for %d ranks", a.round_id(), plan.examples.size(), a.world_size()));
+  }
+  absl::MutexLock lock(&mu_);
+  if (rounds_.contains(a.round_id())) {
+    return absl::AlreadyExistsError(absl::StrFormat("round '%s' exists", a.round_id()));
+  }
+  plan.assignment.set_total_examples(plan.examples.size());
+  std::string id = a.round_id();
+  rounds_[id].plan = std::move(plan);
+  forming_.push_back(id);
+  FormRoundsLocked();
+  return absl::OkStatus();
+}
+
+void RoundScheduler::FormRoundsLocked() {
+  while (!forming_.empty()) {
+    Round& round = rounds_[forming_.front()];
+    const uint32_t world = round.plan.assignment.world_size();
+    // Only waiters without an assignment count.
+    std::vector<Waiter*> free;
+    for (Waiter* w : waiting_) {
+      if (!w->assignment) free.push_back(w);
+    }
+    if (free.size() < world) return;
+    const Waiter* master = free[0];
+    for (uint32_t rank = 0; rank < world; ++rank) {
+      star::v1::RoundAssignment a = round.plan.assignment;
+      a.set_rank(rank);
+      a.set_master_addr(master->request.hostname());
+      a.set_master_port(master->request.store_port());
+      free[rank]->assignment = a;
+      round.trainers.push_back(free[rank]->request.trainer_id());
+    }
+    round.progress.state = RoundState::kRunning;
+    forming_.pop_front();
+  }
+}
+
+std::optional<star::v1::RoundAssignment> RoundScheduler::Join(
+    const star::v1::JoinRoundRequest& request, absl::Duration wait) {
+  Waiter waiter{request, std::nullopt};
+  absl::MutexLock lock(&mu_);
+  if (closed_) return std::nullopt;
+  waiting_.push_back(&waiter);
+  FormRoundsLocked();
+  auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return waiter.assignment.has_value() || closed_; };
+  mu_.AwaitWithTimeout(absl::Condition(&done), wait);
+  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), &waiter));
+  return waiter.assignment;
+}
+
+absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundScheduler::Examples(
+    const std::string& round_id, uint32_t rank) const {
+  absl::MutexLock lock(&mu_);
+  auto it = rounds_.find(round_id);
+  if (it == rounds_.end()) {
+    return absl::NotFoundError(absl::StrFormat("round_id '%s' is unknown", round_id));
+  }
+  const uint32_t world = it->second.plan.assignment.world_size();
+  if (rank >= world) {
+    return absl::InvalidArgumentError(absl::StrFormat("rank %d is not in a world of %d", rank, world));
+  }
+  std::vector<star::v1::TrainingExample> out;
+  const auto& all = it->second.plan.examples;
+  for (size_t i = rank; i < all.size(); i += world) out.push_back(all[i]);
+  return out;
+}
+
+absl::Status RoundScheduler::Report(const star::v1::ReportRoundRequest& report) {
+  absl::MutexLock lock(&mu_);
+  auto it = rounds_.find(report.round_id());
+  if (it == rounds_.end()) {
+    return absl::NotFoundError(absl::StrFormat("round_id '%s' is unknown", report.round_id()));
+  }
+  Round& round = it->second;
+  const uint32_t world = round.plan.assignment.world_size();
+  if (report.rank() >= world) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("rank %d is not in a world of %d", report.rank(), world));
+  }
+  for (const auto& r : round.progress.reports) {
+    if (r.rank() == report.rank()) return absl::OkStatus();
+  }
+  round.progress.reports.push_back(report);
+  if (!report.ok() && round.progress.state != RoundState::kFailed) {
+    round.progress.state = RoundState::kFailed;
+    round.progress.error = absl::StrFormat("rank %d: %s", report.rank(), report.error());
+  } else if (round.progress.state == RoundState::kRunning &&
+             round.progress.reports.size() == world) {
+    round.progress.state = RoundState::kSucceeded;
+  }
+  return absl::OkStatus();
+}
+
+std::optional<RoundProgress> RoundScheduler::Progress(const std::string& round_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = rounds_.find(round_id);
+  if (it == rounds_.end()) return std::nullopt;
+  return it->second.progress;
+}
+
+std::optional<RoundProgress> RoundScheduler::WaitForEnd(const std::string& round_id,
+                                                        absl::Duration wait) {
+  absl::MutexLock lock(&mu_);
+  auto it = rounds_.find(round_id);
+  if (it == rounds_.end()) return std::nullopt;
+  const RoundProgress& p = it->second.progress;
+  auto ended = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return p.state == RoundState::kSucceeded || p.state == RoundState::kFailed || closed_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ended), wait);
+  return p;
+}
+
+void RoundScheduler::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+}  // namespace star

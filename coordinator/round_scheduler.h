@@ -1,0 +1,89 @@
+#ifndef STAR_COORDINATOR_ROUND_SCHEDULER_H_
+#define STAR_COORDINATOR_ROUND_SCHEDULER_H_
+
+// Training rounds: the coordinator is their rendezvous point. A round is submitted with its
+// examples; trainer ranks waiting in JoinRound are formed into it once enough of them wait
+// (ranks in order of arrival; rank 0's host and pre-bound port become the master address);
+// each rank streams its share of the examples (example i goes to rank i % world_size) and
+// reports. The round succeeds when every rank reported success, and fails on the first failure
+// (the caller may submit it again with the ranks still alive). Thread-safe.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "star/v1/training.pb.h"
+
+namespace star {
+
+struct RoundPlan {
+  star::v1::RoundAssignment assignment;  // rank, master_* and total_examples are filled here
+  std::vector<star::v1::TrainingExample> examples;
+};
+
+enum class RoundState { kForming, kRunning, kSucceeded, kFailed };
+
+struct RoundProgress {
+  RoundState state = RoundState::kForming;
+  std::vector<star::v1::ReportRoundRequest> reports;  // one per rank that reported
+  std::string error;                                  // first failure
+};
+
+class RoundScheduler {
+ public:
+  // Queues a round. kInvalidArgument for a missing round id, world size 0, fewer examples than
+  // ranks; kAlreadyExists for a known round id.
+  absl::Status Submit(RoundPlan plan);
+
+  // A trainer waits up to `wait` to be placed into a forming round. Returns its assignment, or
+  // nullopt when none was formed in time (or on Close()).
+  std::optional<star::v1::RoundAssignment> Join(const star::v1::JoinRoundRequest& request,
+                                                absl::Duration wait);
+
+  // The examples of `rank` in round `round_id`, in order. kNotFound for an unknown round,
+  // kInvalidArgument for a rank outside it.
+  absl::StatusOr<std::vector<star::v1::TrainingExample>> Examples(const std::string& round_id,
+                                                                  uint32_t rank) const;
+
+  // Records a rank's report. kNotFound for an unknown round; kInvalidArgument for a rank outside
+  // it. A second report of a rank is ignored.
+  absl::Status Report(const star::v1::ReportRoundRequest& report);
+
+  std::optional<RoundProgress> Progress(const std::string& round_id) const;
+
+  // Waits up to `wait` for the round to succeed or fail; returns its progress then.
+  std::optional<RoundProgress> WaitForEnd(const std::string& round_id, absl::Duration wait);
+
+  void Close();
+
+ private:
+  struct Round {
+    RoundPlan plan;
+    RoundProgress progress;
+    std::vector<std::string> trainers;  // by rank
+  };
+  struct Waiter {
+    star::v1::JoinRoundRequest request;
+    std::optional<star::v1::RoundAssignment> assignment;
+  };
+
+  // Forms the oldest forming round if enough trainers wait.
+  void FormRoundsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Round> rounds_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> forming_ ABSL_GUARDED_BY(mu_);
+  std::deque<Waiter*> waiting_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace star
+
+#endif  // STAR_COORDINATOR_ROUND_SCHEDULER_H_

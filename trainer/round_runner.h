@@ -1,0 +1,29 @@
+#ifndef STAR_TRAINER_ROUND_RUNNER_H_
+#define STAR_TRAINER_ROUND_RUNNER_H_
+
+// Runs a round the coordinator assigned to this trainer: forms the process group, tokenizes this
+// rank's examples with the base model's tokenizer, trains (round_trainer.h) and returns the
+// report to send back. Torch-free interface for the trainer binary.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "star/v1/training.pb.h"
+
+namespace star {
+
+// `listener_fd` is the socket this trainer announced as its store port (used when it is rank 0;
+// closed otherwise). `progress` (may be empty) gets (step, loss). Never throws; failures are in
+// the report (ok=false, error).
+star::v1::ReportRoundRequest RunAssignedRound(const star::v1::RoundAssignment& assignment,
+                                              const std::vector<star::v1::TrainingExample>& examples,
+                                              int listener_fd,
+                                              const std::function<void(int64_t, double)>& progress);
+
+// Intra-op threads of this process.
+void SetTrainerThreads(int threads);
+
+}  // namespace star
+
+#endif  // STAR_TRAINER_ROUND_RUNNER_H_
