@@ -48,6 +48,19 @@ std::pair<int, std::string> RunCommand(const std::vector<std::string>& argv, con
   return {status.value_or(-1), ReadFile(log)};
 }
 
+absl::StatusOr<std::string> InitExampleModel(const TempDir& dir, const std::string& name,
+                                             int seed) {
+  std::string model = dir.File(name);
+  std::string examples = std::string(STAR_SOURCE_DIR) + "/examples/tiny-char-llama/";
+  auto [status, output] =
+      RunCommand({BinaryPath("star"), "init-model", "--config", examples + "config.json",
+                  "--tokenizer", examples + "tokenizer.json", "--out", model, "--seed",
+                  std::to_string(seed)},
+                 dir);
+  if (status != 0) return absl::InternalError(absl::StrCat("star init-model failed: ", output));
+  return model;
+}
+
 absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   std::string port_file = dir.File("coordinator.port");

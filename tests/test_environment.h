@@ -40,6 +40,11 @@ std::string ReadFile(const std::string& path);
 std::pair<int, std::string> RunCommand(const std::vector<std::string>& argv, const TempDir& dir,
                                        absl::Duration timeout = absl::Seconds(120));
 
+// Writes a randomly initialised model of examples/tiny-char-llama into dir/NAME with
+// `star init-model` and returns its path.
+absl::StatusOr<std::string> InitExampleModel(const TempDir& dir, const std::string& name,
+                                             int seed = 0);
+
 // A coordinator started on 127.0.0.1 with port 0, serving (health SERVING) when returned.
 struct RunningCoordinator {
   ChildProcess process;

@@ -21,13 +21,9 @@ using ::star::testing::TempDir;
 
 TEST(TrainerProcessTest, TwoRanksTrainARoundAndRankZeroWritesTheModel) {
   TempDir dir;
-  std::string base = dir.File("base");
-  std::string examples_dir = std::string(STAR_SOURCE_DIR) + "/examples/tiny-char-llama/";
-  auto [init_status, init_out] =
-      RunCommand({BinaryPath("star"), "init-model", "--config", examples_dir + "config.json",
-                  "--tokenizer", examples_dir + "tokenizer.json", "--out", base},
-                 dir);
-  ASSERT_EQ(init_status, 0) << init_out;
+  absl::StatusOr<std::string> base_dir = testing::InitExampleModel(dir, "base");
+  ASSERT_TRUE(base_dir.ok()) << base_dir.status();
+  const std::string base = *base_dir;
 
   Coordinator coordinator(CoordinatorOptions{});
   TrainingGrpcService service(&coordinator);

@@ -22,13 +22,9 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
   TempDir dir;
   // A random model: its answers are wrong, so every sample is rejected, and rationalization
   // (one hinted sample per wrong question) is exercised.
-  std::string model = dir.File("model");
-  std::string examples = std::string(STAR_SOURCE_DIR) + "/examples/tiny-char-llama/";
-  auto [init_status, init_out] =
-      RunCommand({BinaryPath("star"), "init-model", "--config", examples + "config.json",
-                  "--tokenizer", examples + "tokenizer.json", "--out", model},
-                 dir);
-  ASSERT_EQ(init_status, 0) << init_out;
+  absl::StatusOr<std::string> model_dir = testing::InitExampleModel(dir, "model");
+  ASSERT_TRUE(model_dir.ok()) << model_dir.status();
+  const std::string model = *model_dir;
 
   Coordinator coordinator(CoordinatorOptions{});
   CoordinatorGrpcService service(&coordinator);
