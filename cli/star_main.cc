@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/local_cluster.h"
 #include "cli/model_commands.h"
+#include "cli/run_command.h"
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
 #include "log/log.h"
@@ -29,6 +30,7 @@ constexpr char kUsage[] =
     "Usage: star COMMAND [flags]   (star COMMAND --help for a command's flags)\n"
     "\n"
     "Commands:\n"
+    "  run         run a STaR job (JOB.yaml) on this machine and report its results\n"
     "  up          start a local cluster (coordinator, workers, trainer ranks), show it healthy\n"
     "  status      show a running coordinator's health and the workers and trainers it knows\n"
     "  init-model  write a randomly initialised model directory from a config and a tokenizer\n"
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
     std::fputs(star::kUsage, stdout);
     return 0;
   }
+  if (command == "run") return star::RunRun(argc, argv);
   if (command == "up") return star::RunUp(argc, argv);
   if (command == "status") return star::RunStatus(argc, argv);
   if (command == "init-model") return star::RunInitModel(argc, argv);

@@ -136,9 +136,18 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
     return response;
   }
   std::vector<AcceptedRationale> accepted;
+  std::vector<EvaluationOutcome> evaluations;
   for (const star::v1::QuestionResult& r : request.results()) {
     const star::v1::ShardQuestion& q = *questions[r.question_id()];
     Question gold{.id = q.question_id(), .answer = q.gold_answer()};
+    if (evaluate) {
+      evaluations.push_back(EvaluationOutcome{
+          .job_id = shard->job_id(),
+          .iteration = shard->iteration(),
+          .question_id = q.question_id(),
+          .bucket = q.bucket(),
+          .correct = r.samples_size() > 0 && (*task)->Verify(gold, r.samples(0).completion())});
+    }
     for (const star::v1::Sample& sample : r.samples()) {
       if (!(*task)->Verify(gold, sample.completion())) {
         response.set_rejected(response.rejected() + 1);
@@ -157,6 +166,7 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
     }
   }
   rationales_.Add(std::move(accepted));
+  rationales_.AddEvaluations(std::move(evaluations));
   return response;
 }
 

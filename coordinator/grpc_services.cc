@@ -66,6 +66,52 @@ grpc::Status TrainingGrpcService::ReportRound(grpc::ServerContext*,
   return ToGrpcStatus(coordinator_->ReportRound(*request));
 }
 
+grpc::Status JobsGrpcService::SubmitJob(grpc::ServerContext*, const star::v1::SubmitJobRequest* request,
+                                        star::v1::SubmitJobResponse* response) {
+  absl::StatusOr<std::string> id = jobs_->Submit(request->spec());
+  if (!id.ok()) return ToGrpcStatus(id.status());
+  response->set_job_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobsGrpcService::GetJob(grpc::ServerContext*, const star::v1::GetJobRequest* request,
+                                     star::v1::JobStatus* response) {
+  return Serve(response, [&] { return jobs_->Get(request->job_id()); });
+}
+
+grpc::Status JobsGrpcService::ListJobs(grpc::ServerContext*, const star::v1::ListJobsRequest*,
+                                       star::v1::ListJobsResponse* response) {
+  for (star::v1::JobStatus& s : jobs_->List()) *response->add_jobs() = std::move(s);
+  return grpc::Status::OK;
+}
+
+grpc::Status JobsGrpcService::CancelJob(grpc::ServerContext*, const star::v1::CancelJobRequest* request,
+                                        star::v1::JobStatus* response) {
+  return Serve(response, [&] { return jobs_->Cancel(request->job_id()); });
+}
+
+grpc::Status JobsGrpcService::WatchJob(grpc::ServerContext* context,
+                                       const star::v1::GetJobRequest* request,
+                                       grpc::ServerWriter<star::v1::JobStatus>* writer) {
+  JobRunner* runner = jobs_->Find(request->job_id());
+  if (runner == nullptr) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "job_id '" + request->job_id() + "' is unknown");
+  }
+  uint64_t version = 0;
+  while (!context->IsCancelled()) {
+    auto [status, seen] = runner->WaitForChange(version, absl::Seconds(1));
+    if (seen == version) continue;
+    version = seen;
+    if (!writer->Write(status)) break;
+    if (status.state() == star::v1::JOB_STATE_SUCCEEDED ||
+        status.state() == star::v1::JOB_STATE_FAILED ||
+        status.state() == star::v1::JOB_STATE_CANCELLED) {
+      break;
+    }
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status JobsGrpcService::GetCluster(grpc::ServerContext*, const star::v1::GetClusterRequest*,
                                          star::v1::ClusterStatus* response) {
   *response = coordinator_->GetCluster();

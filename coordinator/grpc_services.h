@@ -6,6 +6,7 @@
 // answer UNIMPLEMENTED (the generated default).
 
 #include "coordinator/coordinator.h"
+#include "coordinator/job_manager.h"
 #include "star/v1/coordinator.grpc.pb.h"
 #include "star/v1/jobs.grpc.pb.h"
 #include "star/v1/training.grpc.pb.h"
@@ -50,13 +51,25 @@ class TrainingGrpcService final : public star::v1::Training::Service {
 
 class JobsGrpcService final : public star::v1::Jobs::Service {
  public:
-  explicit JobsGrpcService(Coordinator* coordinator) : coordinator_(coordinator) {}
+  // Both must outlive the service.
+  JobsGrpcService(Coordinator* coordinator, JobManager* jobs) : coordinator_(coordinator), jobs_(jobs) {}
 
+  grpc::Status SubmitJob(grpc::ServerContext* context, const star::v1::SubmitJobRequest* request,
+                         star::v1::SubmitJobResponse* response) override;
+  grpc::Status GetJob(grpc::ServerContext* context, const star::v1::GetJobRequest* request,
+                      star::v1::JobStatus* response) override;
+  grpc::Status ListJobs(grpc::ServerContext* context, const star::v1::ListJobsRequest* request,
+                        star::v1::ListJobsResponse* response) override;
+  grpc::Status CancelJob(grpc::ServerContext* context, const star::v1::CancelJobRequest* request,
+                         star::v1::JobStatus* response) override;
+  grpc::Status WatchJob(grpc::ServerContext* context, const star::v1::GetJobRequest* request,
+                        grpc::ServerWriter<star::v1::JobStatus>* writer) override;
   grpc::Status GetCluster(grpc::ServerContext* context, const star::v1::GetClusterRequest* request,
                           star::v1::ClusterStatus* response) override;
 
  private:
   Coordinator* coordinator_;
+  JobManager* jobs_;
 };
 
 }  // namespace star

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/grpc_services.h"
+#include "coordinator/job_manager.h"
 #include "flags/flag_parser.h"
 #include "log/log.h"
 #include "service/grpc_server.h"
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
   star::Coordinator coordinator(options);
   star::CoordinatorGrpcService coordinator_service(&coordinator);
   star::TrainingGrpcService training_service(&coordinator);
-  star::JobsGrpcService jobs_service(&coordinator);
+  star::JobManager jobs(&coordinator, state_dir);
+  star::JobsGrpcService jobs_service(&coordinator, &jobs);
 
   absl::StatusOr<std::unique_ptr<star::GrpcServer>> server = star::GrpcServer::Start(
       listen, {{star::v1::Coordinator::service_full_name(), &coordinator_service},
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
                  << shutdown_grace_s << "s";
   coordinator.BeginShutdown();
   (*server)->Shutdown(absl::Seconds(shutdown_grace_s));
+  jobs.Shutdown();
   STAR_LOG(INFO) << "stopped";
   return 0;
 }

@@ -17,6 +17,24 @@ std::vector<AcceptedRationale> RationaleStore::ForIteration(const std::string& j
   return out;
 }
 
+void RationaleStore::AddEvaluations(std::vector<EvaluationOutcome> outcomes) {
+  absl::MutexLock lock(&mu_);
+  for (EvaluationOutcome& o : outcomes) evaluations_.push_back(std::move(o));
+}
+
+std::map<std::string, BucketCount> RationaleStore::Accuracy(const std::string& job_id,
+                                                            uint32_t iteration) const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, BucketCount> out;
+  for (const EvaluationOutcome& o : evaluations_) {
+    if (o.job_id != job_id || o.iteration != iteration) continue;
+    BucketCount& c = out[o.bucket];
+    ++c.total;
+    if (o.correct) ++c.correct;
+  }
+  return out;
+}
+
 size_t RationaleStore::size() const {
   absl::MutexLock lock(&mu_);
   return accepted_.size();

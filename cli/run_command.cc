@@ -1,0 +1,262 @@
+#include "cli/run_command.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/local_cluster.h"
+#include "coordinator/job_config.h"
+#include "flags/flag_parser.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "service/grpc_status.h"
+#include "service/health_client.h"
+#include "service/shutdown_signal.h"
+#include "star/v1/jobs.grpc.pb.h"
+
+namespace star {
+namespace {
+
+std::string SelfDirectory() {
+  char path[PATH_MAX] = {};
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return ".";
+  return std::filesystem::path(std::string(path, n)).parent_path().string();
+}
+
+const char* PhaseName(star::v1::Phase phase) {
+  switch (phase) {
+    case star::v1::PHASE_SEED: return "seed";
+    case star::v1::PHASE_GENERATE: return "generate";
+    case star::v1::PHASE_RATIONALIZE: return "rationalize";
+    case star::v1::PHASE_TRAIN: return "train";
+    case star::v1::PHASE_EVALUATE: return "evaluate";
+    case star::v1::PHASE_DONE: return "done";
+    default: return "pending";
+  }
+}
+
+double Overall(const star::v1::IterationResult& r) {
+  uint32_t c = 0, t = 0;
+  for (const auto& b : r.accuracy()) {
+    c += b.correct();
+    t += b.total();
+  }
+  return t ? 100.0 * c / t : 0;
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  return static_cast<bool>(out.flush());
+}
+
+}  // namespace
+
+std::string FormatResultsTable(const star::v1::JobStatus& status) {
+  std::set<std::string> buckets;
+  for (const auto& r : status.results()) {
+    for (const auto& b : r.accuracy()) buckets.insert(b.bucket());
+  }
+  std::string out = absl::StrFormat("%-5s %8s %8s %8s %6s %8s %8s", "iter", "direct", "ration.",
+                                    "steps", "loss", "gen s", "train s");
+  for (const std::string& b : buckets) absl::StrAppend(&out, absl::StrFormat(" %6s", b + "d"));
+  absl::StrAppend(&out, absl::StrFormat(" %7s\n", "all"));
+  for (const auto& r : status.results()) {
+    std::map<std::string, double> acc;
+    for (const auto& b : r.accuracy()) acc[b.bucket()] = b.total() ? 100.0 * b.correct() / b.total() : 0;
+    absl::StrAppend(&out, absl::StrFormat("%-5d %8d %8d %8d %6.3f %8.1f %8.1f", r.iteration(),
+                                          r.accepted_direct(), r.accepted_rationalized(),
+                                          r.train_steps(), r.train_loss(), r.generate_seconds(),
+                                          r.train_seconds()));
+    for (const std::string& b : buckets) absl::StrAppend(&out, absl::StrFormat(" %5.1f%%", acc[b]));
+    absl::StrAppend(&out, absl::StrFormat(" %6.1f%%\n", Overall(r)));
+  }
+  return out;
+}
+
+std::string FormatResultsCsv(const star::v1::JobStatus& status) {
+  std::string out =
+      "iteration,bucket,correct,total,accuracy,accepted_direct,accepted_rationalized,"
+      "train_steps,train_loss,generate_seconds,train_seconds,evaluate_seconds\n";
+  for (const auto& r : status.results()) {
+    for (const auto& b : r.accuracy()) {
+      absl::StrAppend(&out, absl::StrFormat("%d,%s,%d,%d,%.4f,%d,%d,%d,%.4f,%.2f,%.2f,%.2f\n",
+                                            r.iteration(), b.bucket(), b.correct(), b.total(),
+                                            b.total() ? static_cast<double>(b.correct()) / b.total() : 0,
+                                            r.accepted_direct(), r.accepted_rationalized(),
+                                            r.train_steps(), r.train_loss(), r.generate_seconds(),
+                                            r.train_seconds(), r.evaluate_seconds()));
+    }
+  }
+  return out;
+}
+
+std::string FormatAccuracySvg(const star::v1::JobStatus& status) {
+  const double width = 640, height = 400, left = 60, right = 120, top = 30, bottom = 50;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  uint32_t max_iter = 1;
+  std::map<std::string, std::vector<std::pair<uint32_t, double>>> series;
+  for (const auto& r : status.results()) {
+    max_iter = std::max(max_iter, r.iteration());
+    for (const auto& b : r.accuracy()) {
+      series[b.bucket()].push_back({r.iteration(), b.total() ? 100.0 * b.correct() / b.total() : 0});
+    }
+  }
+  auto x = [&](double it) { return left + plot_w * it / max_iter; };
+  auto y = [&](double pct) { return top + plot_h * (1 - pct / 100); };
+  std::string svg = absl::StrFormat(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
+      "fill=\"white\"/>\n<text x=\"%.0f\" y=\"18\">%s: accuracy per operand length</text>\n",
+      width, height, left, status.spec().name());
+  for (int pct = 0; pct <= 100; pct += 20) {
+    absl::StrAppend(&svg, absl::StrFormat(
+        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>\n",
+        left, y(pct), left + plot_w, y(pct), left - 6, y(pct) + 4, pct));
+  }
+  for (uint32_t it = 0; it <= max_iter; ++it) {
+    absl::StrAppend(&svg, absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n",
+                                          x(it), top + plot_h + 18, it));
+  }
+  absl::StrAppend(&svg, absl::StrFormat("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">iteration</text>\n",
+                                        left + plot_w / 2, height - 8));
+  const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  int k = 0;
+  for (const auto& [bucket, points] : series) {
+    const char* color = colors[k % 10];
+    std::string path;
+    for (const auto& [it, pct] : points) {
+      absl::StrAppend(&path, path.empty() ? "M" : " L", absl::StrFormat("%.1f %.1f", x(it), y(pct)));
+    }
+    absl::StrAppend(&svg, absl::StrFormat("<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+                                          path, color));
+    for (const auto& [it, pct] : points) {
+      absl::StrAppend(&svg, absl::StrFormat("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                                            x(it), y(pct), color));
+    }
+    absl::StrAppend(&svg, absl::StrFormat(
+        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
+        "<text x=\"%.1f\" y=\"%.1f\">%s digits</text>\n",
+        left + plot_w + 12, top + 16.0 * k, left + plot_w + 32, top + 16.0 * k, color,
+        left + plot_w + 36, top + 16.0 * k + 4, bucket));
+    ++k;
+  }
+  absl::StrAppend(&svg, "</svg>\n");
+  return svg;
+}
+
+int RunRun(int argc, char** argv) {
+  std::string job_path;
+  LocalClusterOptions options;
+  options.bin_dir = SelfDirectory();
+  options.state_dir = "./star-state";
+  int64_t workers = 1;
+  FlagParser flags("star run",
+                   "Runs a STaR job on this machine: starts a coordinator, workers and trainer ranks "
+                   "(as many as training.world_size), submits the job, shows its progress, prints "
+                   "the per-iteration table and writes results.csv, results.json and accuracy.svg "
+                   "into the state directory.");
+  flags.AddPositional("JOB.yaml", &job_path, "the job file");
+  flags.AddString("state-dir", &options.state_dir, "coordinator state, models, logs and results");
+  flags.AddInt("workers", &workers, "worker processes", 1, 256);
+  flags.ParseOrExit(argc, argv, 2);
+  absl::StatusOr<star::v1::JobSpec> spec = LoadJobFile(job_path);
+  if (!spec.ok()) {
+    std::fprintf(stderr, "star run: %s\n", std::string(spec.status().message()).c_str());
+    return 1;
+  }
+  options.workers = static_cast<int>(workers);
+  options.trainers = static_cast<int>(std::max<uint32_t>(1, spec->training().world_size()));
+  std::printf("job %s: starting coordinator, %d worker(s), %d trainer rank(s); logs in %s\n",
+              spec->name().c_str(), options.workers, options.trainers, options.state_dir.c_str());
+  std::fflush(stdout);
+  absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(options);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "star run: %s\n", std::string(cluster.status().message()).c_str());
+    return 1;
+  }
+  auto stub = star::v1::Jobs::NewStub(MakeChannel((*cluster)->coordinator_address()));
+  star::v1::SubmitJobRequest submit;
+  *submit.mutable_spec() = *spec;
+  star::v1::SubmitJobResponse submitted;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status status = stub->SubmitJob(&context, submit, &submitted);
+    if (!status.ok()) {
+      std::fprintf(stderr, "star run: %s\n", FromGrpcStatus(status).ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("job %s submitted\n", submitted.job_id().c_str());
+  star::v1::JobStatus last;
+  {
+    grpc::ClientContext context;
+    star::v1::GetJobRequest request;
+    request.set_job_id(submitted.job_id());
+    auto reader = stub->WatchJob(&context, request);
+    star::v1::JobStatus status;
+    std::string previous_line;
+    // Ctrl-C stops watching; the cluster is then stopped (and the job with it).
+    std::atomic<bool> finished = false;
+    std::thread signals([&] {
+      while (!finished.load()) {
+        if (WaitForShutdownSignal(absl::Milliseconds(500)) != 0) {
+          context.TryCancel();
+          return;
+        }
+      }
+    });
+    while (reader->Read(&status)) {
+      last = status;
+      std::string line = absl::StrFormat("iteration %d/%d  %-9s shards %d/%d", status.iteration(),
+                                         status.spec().iterations(), PhaseName(status.phase()),
+                                         status.shards_done(), status.shards_total());
+      if (!status.results().empty()) {
+        const auto& r = status.results(status.results_size() - 1);
+        absl::StrAppend(&line, absl::StrFormat("  last: iteration %d accuracy %.1f%%", r.iteration(), Overall(r)));
+      }
+      if (line != previous_line) {
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+        previous_line = line;
+      }
+    }
+    reader->Finish();
+    finished = true;
+    signals.join();
+  }
+  std::printf("\n%s", FormatResultsTable(last).c_str());
+  std::string json;
+  google::protobuf::util::JsonPrintOptions json_options;
+  json_options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(last, &json, json_options);
+  bool written = WriteFile(options.state_dir + "/results.csv", FormatResultsCsv(last)) &&
+                 WriteFile(options.state_dir + "/results.json", json) &&
+                 WriteFile(options.state_dir + "/accuracy.svg", FormatAccuracySvg(last));
+  if (written) {
+    std::printf("wrote %s/results.csv, results.json, accuracy.svg\n", options.state_dir.c_str());
+  }
+  absl::Status stopped = (*cluster)->Stop(absl::Seconds(10));
+  if (!stopped.ok()) std::fprintf(stderr, "star run: unclean stop: %s\n", std::string(stopped.message()).c_str());
+  if (last.state() != star::v1::JOB_STATE_SUCCEEDED) {
+    std::fprintf(stderr, "star run: job ended %s%s%s\n", star::v1::JobState_Name(last.state()).c_str(),
+                 last.error().empty() ? "" : ": ", last.error().c_str());
+    return 1;
+  }
+  return written && stopped.ok() ? 0 : 1;
+}
+
+}  // namespace star

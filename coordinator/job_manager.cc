@@ -1,0 +1,61 @@
+#include "coordinator/job_manager.h"
+
+#include "absl/strings/str_format.h"
+#include "coordinator/job_config.h"
+
+namespace star {
+
+JobManager::JobManager(Coordinator* coordinator, std::string state_dir)
+    : coordinator_(coordinator), state_dir_(std::move(state_dir)) {}
+
+absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& spec) {
+  if (absl::Status s = ValidateJobSpec(spec, "spec"); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, runner] : jobs_) {
+    if (!runner->Finished()) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("job %s is still running; one job runs at a time", id));
+    }
+  }
+  std::string id = absl::StrFormat("%s-%d", spec.name(), next_++);
+  JobRunnerOptions options;
+  options.job_dir = absl::StrFormat("%s/jobs/%s", state_dir_, id);
+  auto runner = std::make_unique<JobRunner>(coordinator_, id, spec, options);
+  runner->Start();
+  jobs_[id] = std::move(runner);
+  return id;
+}
+
+JobRunner* JobManager::Find(const std::string& job_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(job_id);
+  return it == jobs_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<star::v1::JobStatus> JobManager::Get(const std::string& job_id) const {
+  JobRunner* runner = Find(job_id);
+  if (runner == nullptr) return absl::NotFoundError(absl::StrFormat("job_id '%s' is unknown", job_id));
+  return runner->Status();
+}
+
+std::vector<star::v1::JobStatus> JobManager::List() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<star::v1::JobStatus> out;
+  for (const auto& [id, runner] : jobs_) out.push_back(runner->Status());
+  return out;
+}
+
+absl::StatusOr<star::v1::JobStatus> JobManager::Cancel(const std::string& job_id) {
+  JobRunner* runner = Find(job_id);
+  if (runner == nullptr) return absl::NotFoundError(absl::StrFormat("job_id '%s' is unknown", job_id));
+  runner->Cancel();
+  return runner->Status();
+}
+
+void JobManager::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, runner] : jobs_) runner->Cancel();
+  jobs_.clear();  // joins each runner's thread
+}
+
+}  // namespace star

@@ -1,0 +1,50 @@
+#ifndef STAR_COORDINATOR_JOB_MANAGER_H_
+#define STAR_COORDINATOR_JOB_MANAGER_H_
+
+// The operator API's jobs: submission (validated), lookup, cancellation. One job runs at a time
+// (they share the coordinator's shard queue); a submission while one runs is refused with
+// kFailedPrecondition. Thread-safe.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/job_runner.h"
+
+namespace star {
+
+class JobManager {
+ public:
+  // Jobs keep their models under `state_dir`/jobs/ID. `coordinator` must outlive the manager.
+  JobManager(Coordinator* coordinator, std::string state_dir);
+  JobManager(const JobManager&) = delete;
+  JobManager& operator=(const JobManager&) = delete;
+
+  // kInvalidArgument naming the field for an invalid spec; kFailedPrecondition while another
+  // job runs. Returns the new job's id.
+  absl::StatusOr<std::string> Submit(const star::v1::JobSpec& spec);
+  absl::StatusOr<star::v1::JobStatus> Get(const std::string& job_id) const;
+  std::vector<star::v1::JobStatus> List() const;
+  absl::StatusOr<star::v1::JobStatus> Cancel(const std::string& job_id);
+  // nullptr for an unknown id. The runner lives as long as the manager.
+  JobRunner* Find(const std::string& job_id) const;
+
+  // Cancels every job and waits for them (coordinator shutdown).
+  void Shutdown();
+
+ private:
+  Coordinator* coordinator_;
+  const std::string state_dir_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<JobRunner>> jobs_ ABSL_GUARDED_BY(mu_);
+  int next_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace star
+
+#endif  // STAR_COORDINATOR_JOB_MANAGER_H_

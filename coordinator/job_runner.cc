@@ -1,0 +1,377 @@
+#include "coordinator/job_runner.h"
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "log/log.h"
+#include "model/text_generator.h"
+#include "tasks/addition_task.h"
+
+namespace star {
+namespace {
+
+int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }
+
+star::v1::ShardQuestion ToShardQuestion(const Task& task, const Question& q) {
+  star::v1::ShardQuestion sq;
+  sq.set_question_id(q.id);
+  sq.set_prompt(task.Prompt(q));
+  sq.set_hinted_prompt(task.HintedPrompt(q));
+  sq.set_bucket(q.bucket);
+  sq.set_gold_answer(q.answer);
+  return sq;
+}
+
+// Question ids: the digit count in the high part keeps lengths apart; evaluation ids are offset
+// so they never meet training ids.
+constexpr uint64_t kIdsPerLength = 1'000'000'000ULL;
+constexpr uint64_t kEvalOffset = 100 * kIdsPerLength;
+constexpr uint64_t kSeedOffset = 200 * kIdsPerLength;
+
+}  // namespace
+
+uint32_t StepsForIteration(const star::v1::TrainingSpec& t, uint32_t iteration) {
+  double n = static_cast<double>(iteration) - 1;
+  double steps = t.initial_steps() * std::pow(1.0 + t.growth_percent() / 100.0, n) +
+                 t.step_increment() * n;
+  return static_cast<uint32_t>(std::max(1.0, std::round(steps)));
+}
+
+JobRunner::JobRunner(Coordinator* coordinator, std::string job_id, star::v1::JobSpec spec,
+                     JobRunnerOptions options)
+    : coordinator_(coordinator),
+      job_id_(std::move(job_id)),
+      spec_(std::move(spec)),
+      options_(std::move(options)) {
+  status_.set_job_id(job_id_);
+  *status_.mutable_spec() = spec_;
+  status_.set_state(star::v1::JOB_STATE_PENDING);
+  status_.set_created_unix_ms(NowMillis());
+  status_.set_updated_unix_ms(NowMillis());
+}
+
+JobRunner::~JobRunner() {
+  Cancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+void JobRunner::Start() {
+  thread_ = std::thread([this] {
+    Mutate([](star::v1::JobStatus& s) { s.set_state(star::v1::JOB_STATE_RUNNING); });
+    absl::Status result = RunJob();
+    Mutate([&](star::v1::JobStatus& s) {
+      s.set_phase(star::v1::PHASE_DONE);
+      if (result.ok()) {
+        s.set_state(star::v1::JOB_STATE_SUCCEEDED);
+      } else if (cancelled()) {
+        s.set_state(star::v1::JOB_STATE_CANCELLED);
+      } else {
+        s.set_state(star::v1::JOB_STATE_FAILED);
+        s.set_error(std::string(result.message()));
+      }
+    });
+    if (!result.ok()) STAR_LOG(ERROR) << "job " << job_id_ << ": " << result.message();
+    STAR_LOG(INFO) << "job " << job_id_ << " ended";
+  });
+}
+
+void JobRunner::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancel_ = true;
+  changed_.SignalAll();
+}
+
+bool JobRunner::cancelled() const {
+  absl::MutexLock lock(&mu_);
+  return cancel_;
+}
+
+template <typename Update>
+void JobRunner::Mutate(Update&& update) {
+  absl::MutexLock lock(&mu_);
+  update(status_);
+  status_.set_updated_unix_ms(NowMillis());
+  ++version_;
+  changed_.SignalAll();
+}
+
+star::v1::JobStatus JobRunner::Status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+bool JobRunner::Finished() const {
+  absl::MutexLock lock(&mu_);
+  return status_.state() == star::v1::JOB_STATE_SUCCEEDED ||
+         status_.state() == star::v1::JOB_STATE_FAILED ||
+         status_.state() == star::v1::JOB_STATE_CANCELLED;
+}
+
+std::pair<star::v1::JobStatus, uint64_t> JobRunner::WaitForChange(uint64_t seen_version,
+                                                                  absl::Duration wait) const {
+  absl::Time deadline = absl::Now() + wait;
+  absl::MutexLock lock(&mu_);
+  while (version_ <= seen_version && !changed_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  return {status_, version_};
+}
+
+absl::Status JobRunner::RunPass(star::v1::ShardKind kind, uint32_t iteration,
+                                const std::vector<star::v1::ShardQuestion>& questions,
+                                const std::string& checkpoint_id, const std::string& checkpoint) {
+  ShardQueue& queue = coordinator_->shards();
+  queue.Clear();
+  const size_t shard_size = std::max<uint32_t>(1, spec_.shard_size());
+  uint32_t shards = 0;
+  for (size_t first = 0; first < questions.size(); first += shard_size) {
+    star::v1::Shard shard;
+    shard.set_shard_id(absl::StrFormat("%s-i%d-%s-%d", job_id_, iteration,
+                                       kind == star::v1::SHARD_KIND_EVALUATE ? "eval" : "gen",
+                                       first / shard_size));
+    shard.set_job_id(job_id_);
+    shard.set_iteration(iteration);
+    shard.set_kind(kind);
+    shard.set_checkpoint_id(checkpoint_id);
+    shard.set_checkpoint_path(checkpoint);
+    *shard.mutable_generation() = spec_.generation();
+    *shard.mutable_task() = spec_.task();
+    shard.set_rationalize(kind == star::v1::SHARD_KIND_GENERATE && spec_.filter().rationalization());
+    for (size_t i = first; i < std::min(questions.size(), first + shard_size); ++i) {
+      *shard.add_questions() = questions[i];
+    }
+    if (absl::Status s = queue.Add(std::move(shard)); !s.ok()) return s;
+    ++shards;
+  }
+  Mutate([&](star::v1::JobStatus& s) {
+    s.set_shards_total(shards);
+    s.set_shards_done(0);
+  });
+  while (!queue.AllDone()) {
+    if (cancelled()) return absl::CancelledError("cancelled");
+    absl::SleepFor(absl::Milliseconds(200));
+    uint32_t done = static_cast<uint32_t>(queue.Counts().done);
+    Mutate([&](star::v1::JobStatus& s) { s.set_shards_done(done); });
+  }
+  Mutate([&](star::v1::JobStatus& s) { s.set_shards_done(shards); });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std::string& base,
+                                                  const std::string& output, uint32_t steps,
+                                                  std::vector<star::v1::TrainingExample> examples) {
+  absl::Status last = absl::InternalError("no attempt");
+  for (int attempt = 1; attempt <= options_.round_attempts; ++attempt) {
+    RoundPlan plan;
+    star::v1::RoundAssignment& a = plan.assignment;
+    a.set_round_id(absl::StrFormat("%s-i%d-round%d", job_id_, iteration, attempt));
+    a.set_job_id(job_id_);
+    a.set_iteration(iteration);
+    a.set_world_size(std::max<uint32_t>(1, spec_.training().world_size()));
+    a.set_backend("gloo");
+    a.set_base_checkpoint(base);
+    a.set_output_checkpoint(output);
+    *a.mutable_training() = spec_.training();
+    a.set_steps(steps);
+    a.set_seed(spec_.seed() * 7919 + iteration);
+    a.set_collective_timeout_ms(options_.collective_timeout_ms);
+    plan.examples = examples;
+    const std::string round_id = a.round_id();  // `plan` is moved below
+    if (absl::Status s = coordinator_->rounds().Submit(std::move(plan)); !s.ok()) return s;
+    absl::Time deadline = absl::Now() + options_.round_timeout;
+    while (true) {
+      if (cancelled()) return absl::CancelledError("cancelled");
+      std::optional<RoundProgress> p = coordinator_->rounds().WaitForEnd(round_id, absl::Seconds(1));
+      if (!p) return absl::InternalError(absl::StrCat("round ", round_id, " vanished"));
+      if (p && p->state == RoundState::kSucceeded) return *p;
+      if (p && p->state == RoundState::kFailed) {
+        last = absl::UnavailableError(absl::StrCat("round ", round_id, ": ", p->error));
+        break;
+      }
+      if (absl::Now() > deadline) {
+        last = absl::DeadlineExceededError(absl::StrCat("round ", round_id, " did not end"));
+        break;
+      }
+    }
+    STAR_LOG(WARNING) << "job " << job_id_ << ": " << last.message() << "; retrying";
+  }
+  return last;
+}
+
+absl::Status JobRunner::Evaluate(uint32_t iteration, const std::string& checkpoint_id,
+                                 const std::string& checkpoint, star::v1::IterationResult& result) {
+  Mutate([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_EVALUATE); });
+  absl::Time start = absl::Now();
+  if (absl::Status s = RunPass(star::v1::SHARD_KIND_EVALUATE, iteration, eval_questions_,
+                               checkpoint_id, checkpoint);
+      !s.ok()) {
+    return s;
+  }
+  std::map<std::string, BucketCount> counts = coordinator_->rationales().Accuracy(job_id_, iteration);
+  std::map<std::string, uint32_t> asked;
+  for (const auto& q : eval_questions_) ++asked[q.bucket()];
+  for (const auto& [bucket, total] : asked) {
+    star::v1::BucketAccuracy* b = result.add_accuracy();
+    b->set_bucket(bucket);
+    b->set_total(total);
+    b->set_correct(counts.contains(bucket) ? counts[bucket].correct : 0);
+  }
+  result.set_evaluate_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+  return absl::OkStatus();
+}
+
+absl::Status JobRunner::RunJob() {
+  const star::v1::AdditionTaskSpec& add = spec_.task().addition();
+  AdditionTask task;
+  const std::string models = absl::StrCat(options_.job_dir, "/models");
+  std::error_code ec;
+  std::filesystem::create_directories(models, ec);
+  if (ec) return absl::InternalError(absl::StrCat(models, ": ", ec.message()));
+
+  // Held-out split: eval_questions_per_length per operand length.
+  for (uint32_t d = add.min_digits(); d <= add.max_digits(); ++d) {
+    for (const Question& q : AdditionTask::Generate(static_cast<int>(d), add.eval_questions_per_length(),
+                                                    spec_.seed() * 31 + d + 1000,
+                                                    kEvalOffset + d * kIdsPerLength)) {
+      eval_questions_.push_back(ToShardQuestion(task, q));
+    }
+  }
+  // Training pool: train_questions spread evenly over the lengths.
+  std::vector<star::v1::ShardQuestion> pool;
+  const uint32_t lengths = add.max_digits() - add.min_digits() + 1;
+  for (uint32_t d = add.min_digits(); d <= add.max_digits(); ++d) {
+    uint32_t count = add.train_questions() / lengths + (d - add.min_digits() < add.train_questions() % lengths ? 1 : 0);
+    for (const Question& q : AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
+                                                    spec_.seed() * 31 + d, d * kIdsPerLength)) {
+      pool.push_back(ToShardQuestion(task, q));
+    }
+  }
+
+  // M0.
+  std::string m0 = spec_.model().base_checkpoint();
+  if (m0.empty()) {
+    Mutate([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_SEED); });
+    const std::string init = absl::StrCat(models, "/init");
+    if (absl::Status s = InitRandomModel(spec_.model().init_config(), spec_.model().init_tokenizer(),
+                                         init, spec_.model().init_seed());
+        !s.ok()) {
+      return s;
+    }
+    std::vector<star::v1::TrainingExample> seed_examples;
+    const uint32_t seed_lengths = std::max<uint32_t>(1, add.seed_max_digits());
+    for (uint32_t d = 1; d <= seed_lengths; ++d) {
+      int count = static_cast<int>(add.seed_examples() / seed_lengths);
+      std::vector<Question> qs = AdditionTask::Generate(static_cast<int>(d), count,
+                                                        spec_.seed() * 31 + d + 2000,
+                                                        kSeedOffset + d * kIdsPerLength);
+      for (size_t i = 0; i < qs.size(); ++i) {
+        absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(qs[i]);
+        if (!completion.ok()) return completion.status();
+        star::v1::TrainingExample e;
+        e.set_example_id(qs[i].id);
+        // One in four seed examples shows the hint, so that hinted prompts mean something.
+        e.set_prompt(i % 4 == 3 ? task.HintedPrompt(qs[i]) : task.Prompt(qs[i]));
+        e.set_completion(*completion);
+        seed_examples.push_back(std::move(e));
+      }
+    }
+    m0 = absl::StrCat(models, "/m0");
+    absl::StatusOr<RoundProgress> seed = RunRound(0, init, m0, spec_.training().seed_steps(),
+                                                  std::move(seed_examples));
+    if (!seed.ok()) return seed.status();
+  }
+  star::v1::IterationResult baseline;
+  baseline.set_iteration(0);
+  baseline.set_checkpoint(m0);
+  if (absl::Status s = Evaluate(0, "m0", m0, baseline); !s.ok()) return s;
+  Mutate([&](star::v1::JobStatus& s) { *s.add_results() = baseline; });
+
+  std::string previous = m0;
+  std::string previous_id = "m0";
+  double best = -1;
+  uint32_t stale = 0;
+  for (uint32_t n = 1; n <= spec_.iterations(); ++n) {
+    star::v1::IterationResult result;
+    result.set_iteration(n);
+    Mutate([&](star::v1::JobStatus& s) {
+      s.set_iteration(n);
+      s.set_phase(star::v1::PHASE_GENERATE);
+    });
+    absl::Time start = absl::Now();
+    if (absl::Status s = RunPass(star::v1::SHARD_KIND_GENERATE, n, pool, previous_id, previous);
+        !s.ok()) {
+      return s;
+    }
+    result.set_generate_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+    result.set_questions_attempted(static_cast<uint32_t>(pool.size()));
+    // The kept set: deduplicated and capped per question as the filter says.
+    std::vector<AcceptedRationale> accepted = coordinator_->rationales().ForIteration(job_id_, n);
+    std::set<std::pair<uint64_t, std::string>> seen;
+    std::map<uint64_t, uint32_t> per_question;
+    std::vector<star::v1::TrainingExample> examples;
+    std::set<uint64_t> answered;
+    for (const AcceptedRationale& r : accepted) {
+      if (spec_.filter().deduplicate() && !seen.insert({r.question_id, r.completion}).second) continue;
+      if (spec_.filter().max_kept_per_question() > 0 &&
+          per_question[r.question_id] >= spec_.filter().max_kept_per_question()) {
+        continue;
+      }
+      ++per_question[r.question_id];
+      if (r.rationalized) {
+        result.set_accepted_rationalized(result.accepted_rationalized() + 1);
+      } else {
+        result.set_accepted_direct(result.accepted_direct() + 1);
+      }
+      answered.insert(r.question_id);
+      star::v1::TrainingExample e;
+      e.set_example_id(examples.size());
+      e.set_prompt(r.prompt);
+      e.set_completion(r.completion);
+      examples.push_back(std::move(e));
+    }
+    result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
+    const uint32_t world = std::max<uint32_t>(1, spec_.training().world_size());
+    std::string current = absl::StrCat(models, "/m", n);
+    if (examples.size() < world) {
+      STAR_LOG(WARNING) << "job " << job_id_ << " iteration " << n << ": only " << examples.size()
+                        << " rationales kept; the model stays M0";
+      current = m0;
+    } else {
+      Mutate([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_TRAIN); });
+      const uint32_t steps = StepsForIteration(spec_.training(), n);
+      absl::Time train_start = absl::Now();
+      absl::StatusOr<RoundProgress> round = RunRound(n, m0, current, steps, std::move(examples));
+      if (!round.ok()) return round.status();
+      result.set_train_steps(steps);
+      double loss = 0;
+      for (const auto& r : round->reports) loss += r.final_loss();
+      result.set_train_loss(loss / std::max<size_t>(1, round->reports.size()));
+      result.set_train_seconds(absl::ToDoubleSeconds(absl::Now() - train_start));
+    }
+    result.set_checkpoint(current);
+    if (absl::Status s = Evaluate(n, absl::StrCat("m", n), current, result); !s.ok()) return s;
+    Mutate([&](star::v1::JobStatus& s) { *s.add_results() = result; });
+    previous = current;
+    previous_id = absl::StrCat("m", n);
+
+    uint32_t correct = 0, total = 0;
+    for (const auto& b : result.accuracy()) {
+      correct += b.correct();
+      total += b.total();
+    }
+    double accuracy = total ? static_cast<double>(correct) / total : 0;
+    if (accuracy > best + spec_.plateau_min_gain()) {
+      best = accuracy;
+      stale = 0;
+    } else if (spec_.plateau_patience() > 0 && ++stale >= spec_.plateau_patience()) {
+      STAR_LOG(INFO) << "job " << job_id_ << ": accuracy plateaued at iteration " << n;
+      break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace star

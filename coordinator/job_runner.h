@@ -1,0 +1,103 @@
+#ifndef STAR_COORDINATOR_JOB_RUNNER_H_
+#define STAR_COORDINATOR_JOB_RUNNER_H_
+
+// Runs one STaR job (Zelikman et al. 2022, Algorithm 1) on its own thread, through the
+// coordinator's shard queue (workers generate) and round scheduler (trainer ranks train):
+//
+//   seed:      when the job starts from a random initialisation, M0 is trained on reference
+//              scratchpads of the easiest lengths (some with the hint in the prompt, so that
+//              rationalization has something to start from); M0 is then evaluated (iteration 0).
+//   iteration n = 1..N:
+//     generate: every training question with M(n-1); wrong answers asked again with the hint
+//               when rationalization is on; the coordinator keeps what it verifies;
+//     train:    the BASE model M0 on the kept rationales (deduplicated, capped per question),
+//               steps(n) = initial * (1 + growth%)^(n-1) + increment * (n-1);
+//     evaluate: M(n) on the held-out split, greedy, no hints; accuracy per operand length.
+//   Stops after N iterations or when accuracy gained less than plateau_min_gain for
+//   plateau_patience iterations.
+//
+// Thread-safe. Only one job may use a coordinator's queue at a time (JobManager enforces it).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "coordinator/coordinator.h"
+#include "star/v1/job.pb.h"
+#include "star/v1/training.pb.h"
+
+namespace star {
+
+struct JobRunnerOptions {
+  // Where the job's models live (job_dir/models/m0, m1, ...); must be visible to workers and
+  // trainers under the same path.
+  std::string job_dir;
+  // A round that has not ended after this long is given up (and retried).
+  absl::Duration round_timeout = absl::Hours(4);
+  int round_attempts = 3;
+  uint32_t collective_timeout_ms = 120000;
+};
+
+class JobRunner {
+ public:
+  // `coordinator` must outlive the runner. The spec must be valid (ValidateJobSpec).
+  JobRunner(Coordinator* coordinator, std::string job_id, star::v1::JobSpec spec,
+            JobRunnerOptions options);
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+  // Cancels a running job and waits for its thread.
+  ~JobRunner();
+
+  void Start();
+  void Cancel();
+
+  star::v1::JobStatus Status() const;
+  // Blocks until the status version exceeds `seen_version` or `wait` passes; returns the status
+  // and its version. The version grows on every change.
+  std::pair<star::v1::JobStatus, uint64_t> WaitForChange(uint64_t seen_version,
+                                                         absl::Duration wait) const;
+  bool Finished() const;
+
+ private:
+  absl::Status RunJob();
+  // One pass of shards of `kind` over `questions` with `checkpoint`; returns when all are done.
+  absl::Status RunPass(star::v1::ShardKind kind, uint32_t iteration,
+                       const std::vector<star::v1::ShardQuestion>& questions,
+                       const std::string& checkpoint_id, const std::string& checkpoint);
+  // A training round (retried with fresh rounds on failure); returns the successful progress.
+  absl::StatusOr<RoundProgress> RunRound(uint32_t iteration, const std::string& base,
+                                         const std::string& output, uint32_t steps,
+                                         std::vector<star::v1::TrainingExample> examples);
+  absl::Status Evaluate(uint32_t iteration, const std::string& checkpoint_id,
+                        const std::string& checkpoint, star::v1::IterationResult& result);
+  bool cancelled() const;
+  // Applies `update` to the status under the lock and wakes watchers.
+  template <typename Update>
+  void Mutate(Update&& update);
+
+  Coordinator* coordinator_;
+  const std::string job_id_;
+  const star::v1::JobSpec spec_;
+  const JobRunnerOptions options_;
+  std::vector<star::v1::ShardQuestion> eval_questions_;
+
+  mutable absl::Mutex mu_;
+  mutable absl::CondVar changed_;
+  star::v1::JobStatus status_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  bool cancel_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// steps(n) of the job's schedule (n >= 1).
+uint32_t StepsForIteration(const star::v1::TrainingSpec& training, uint32_t iteration);
+
+}  // namespace star
+
+#endif  // STAR_COORDINATOR_JOB_RUNNER_H_
