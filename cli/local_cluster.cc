@@ -1,5 +1,8 @@
 #include "cli/local_cluster.h"
 
+#include <unistd.h>
+
+#include <climits>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +39,13 @@ absl::StatusOr<int> WaitForPortFile(const std::string& path, ChildProcess& proce
 }
 
 }  // namespace
+
+std::string ExecutableDirectory() {
+  char path[PATH_MAX] = {};
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return ".";
+  return std::filesystem::path(std::string(path, n)).parent_path().string();
+}
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     const LocalClusterOptions& options) {

@@ -15,6 +15,9 @@
 
 namespace star {
 
+// The folder of the running executable (/proc/self/exe): the daemons are installed beside `star`.
+std::string ExecutableDirectory();
+
 struct LocalClusterOptions {
   // Folder holding star-coordinator, star-worker and star-trainer.
   std::string bin_dir;

@@ -26,13 +26,6 @@
 namespace star {
 namespace {
 
-std::string SelfDirectory() {
-  char path[PATH_MAX] = {};
-  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return ".";
-  return std::filesystem::path(std::string(path, n)).parent_path().string();
-}
-
 const char* PhaseName(star::v1::Phase phase) {
   switch (phase) {
     case star::v1::PHASE_SEED: return "seed";
@@ -160,7 +153,7 @@ std::string FormatAccuracySvg(const star::v1::JobStatus& status) {
 int RunRun(int argc, char** argv) {
   std::string job_path;
   LocalClusterOptions options;
-  options.bin_dir = SelfDirectory();
+  options.bin_dir = ExecutableDirectory();
   options.state_dir = "./star-state";
   int64_t workers = 1;
   FlagParser flags("star run",

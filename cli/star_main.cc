@@ -36,14 +36,6 @@ constexpr char kUsage[] =
     "  init-model  write a randomly initialised model directory from a config and a tokenizer\n"
     "  generate    print a model directory's continuation of a prompt\n";
 
-// Folder of this executable: the other binaries are installed beside it.
-std::string SelfDirectory() {
-  char path[PATH_MAX] = {};
-  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return ".";
-  return std::filesystem::path(std::string(path, n)).parent_path().string();
-}
-
 void PrintCluster(const star::v1::ClusterStatus& cluster) {
   std::printf("%-10s %-22s %s\n", "ROLE", "ID", "HOST");
   for (const auto& w : cluster.workers()) {
@@ -57,7 +49,7 @@ void PrintCluster(const star::v1::ClusterStatus& cluster) {
 
 int RunUp(int argc, char** argv) {
   LocalClusterOptions options;
-  options.bin_dir = SelfDirectory();
+  options.bin_dir = ExecutableDirectory();
   options.state_dir = "./star-state";
   int64_t workers = 1;
   int64_t trainers = 1;
