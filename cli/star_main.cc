@@ -1,10 +1,6 @@
 // star: the operator's command-line tool.
 
-#include <unistd.h>
-
-#include <climits>
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <string_view>
 

@@ -211,16 +211,7 @@ star::v1::ClusterStatus Coordinator::GetCluster() const {
 void Coordinator::BeginShutdown() {
   shards_.Close();
   rounds_.Close();
-  absl::MutexLock lock(&mu_);
-  shutting_down_ = true;
-  shutdown_cv_.SignalAll();
 }
 
-void Coordinator::WaitForShutdown(absl::Duration wait) {
-  absl::Time deadline = absl::Now() + wait;
-  absl::MutexLock lock(&mu_);
-  while (!shutting_down_ && !shutdown_cv_.WaitWithDeadline(&mu_, deadline)) {
-  }
-}
 
 }  // namespace star

@@ -74,17 +74,11 @@ class Coordinator {
   RoundScheduler& rounds() { return rounds_; }
 
  private:
-  // Waits until shutdown or `wait` passes.
-  void WaitForShutdown(absl::Duration wait);
-
   const CoordinatorOptions options_;
   ClusterRegistry registry_;
   ShardQueue shards_;
   RationaleStore rationales_;
   RoundScheduler rounds_;
-  absl::Mutex mu_;
-  absl::CondVar shutdown_cv_;
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace star

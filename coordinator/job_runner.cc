@@ -335,10 +335,12 @@ absl::Status JobRunner::RunJob() {
     result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
     const uint32_t world = std::max<uint32_t>(1, spec_.training().world_size());
     std::string current = absl::StrCat(models, "/m", n);
+    std::string current_id = absl::StrCat("m", n);
     if (examples.size() < world) {
       STAR_LOG(WARNING) << "job " << job_id_ << " iteration " << n << ": only " << examples.size()
                         << " rationales kept; the model stays M0";
       current = m0;
+      current_id = "m0";
     } else {
       Mutate([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_TRAIN); });
       const uint32_t steps = StepsForIteration(spec_.training(), n);
@@ -352,10 +354,10 @@ absl::Status JobRunner::RunJob() {
       result.set_train_seconds(absl::ToDoubleSeconds(absl::Now() - train_start));
     }
     result.set_checkpoint(current);
-    if (absl::Status s = Evaluate(n, absl::StrCat("m", n), current, result); !s.ok()) return s;
+    if (absl::Status s = Evaluate(n, current_id, current, result); !s.ok()) return s;
     Mutate([&](star::v1::JobStatus& s) { *s.add_results() = result; });
     previous = current;
-    previous_id = absl::StrCat("m", n);
+    previous_id = current_id;
 
     uint32_t correct = 0, total = 0;
     for (const auto& b : result.accuracy()) {

@@ -1,10 +1,6 @@
 #include "trainer/cuda_probe.h"
 
 #include <torch/torch.h>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#ifdef STAR_WITH_CUDA
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
 
 namespace star {
 
@@ -15,8 +11,6 @@ ComputeCapabilities ProbeComputeCapabilities() {
 #ifdef STAR_WITH_CUDA
   caps.built_with_cuda = true;
   caps.backends += ",nccl";
-  // Reference the NCCL process group so that the CUDA build links it and fails loudly if not.
-  (void)&c10d::ProcessGroupNCCL::Options::create;
   try {
     caps.cuda_devices = static_cast<int>(torch::cuda::device_count());
   } catch (const std::exception&) {
