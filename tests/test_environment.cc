@@ -1,14 +1,20 @@
 #include "tests/test_environment.h"
 
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "service/health_client.h"
 
 namespace star::testing {
@@ -61,14 +67,102 @@ absl::StatusOr<std::string> InitExampleModel(const TempDir& dir, const std::stri
   return model;
 }
 
-absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Duration timeout) {
+absl::StatusOr<int> WaitForPortFile(const std::string& path, ChildProcess& process,
+                                    const std::string& log_path, absl::Time deadline) {
+  absl::Duration pause = absl::Milliseconds(5);
+  while (true) {
+    std::string text = ReadFile(path);
+    int port = 0;
+    // The file is renamed into place whole: a newline means it is complete.
+    if (text.find('\n') != std::string::npos &&
+        absl::SimpleAtoi(text.substr(0, text.find('\n')), &port) && port > 0) {
+      return port;
+    }
+    if (std::optional<int> status = process.Poll()) {
+      return absl::InternalError(absl::StrCat(process.name(), " exited with ", *status,
+                                              " before writing ", path, ": ", ReadFile(log_path)));
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("no port in ", path, ": ", ReadFile(log_path)));
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Milliseconds(100));
+  }
+}
+
+absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
+                                         const std::string& path, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("nothing listens on 127.0.0.1:", port));
+  }
+  std::string request = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                                     "\r\nConnection: close\r\n\r\n");
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return absl::UnavailableError("cannot send the request");
+  }
+  std::string raw;
+  char buffer[16384];
+  while (true) {
+    int left_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    pollfd p{fd, POLLIN, 0};
+    if (left_ms <= 0 || ::poll(&p, 1, left_ms) <= 0) {
+      ::close(fd);
+      return absl::DeadlineExceededError(absl::StrCat(method, " ", path, ": no full response"));
+    }
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) break;
+    raw.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  size_t end = raw.find("\r\n\r\n");
+  if (!raw.starts_with("HTTP/1.") || end == std::string::npos) {
+    return absl::DataLossError(absl::StrCat("not an HTTP response: ", raw.substr(0, 200)));
+  }
+  HttpResponse response;
+  std::vector<std::string> lines = absl::StrSplit(raw.substr(0, end), "\r\n");
+  std::vector<std::string> status_line = absl::StrSplit(lines[0], absl::MaxSplits(' ', 2));
+  if (status_line.size() < 2 || !absl::SimpleAtoi(status_line[1], &response.status)) {
+    return absl::DataLossError(absl::StrCat("bad status line: ", lines[0]));
+  }
+  for (size_t i = 1; i < lines.size(); ++i) {
+    size_t colon = lines[i].find(':');
+    if (colon == std::string::npos) continue;
+    response.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
+        std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+  }
+  response.body = raw.substr(end + 4);
+  return response;
+}
+
+std::string FindOnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::vector<std::string> dirs = absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
+  for (const std::string& dir : dirs) {
+    std::string candidate = absl::StrCat(dir, "/", program);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Duration timeout,
+                                                   const std::vector<std::string>& extra_args) {
   absl::Time deadline = absl::Now() + timeout;
   std::string port_file = dir.File("coordinator.port");
   std::string log_path = dir.File("coordinator.log");
-  absl::StatusOr<ChildProcess> process = ChildProcess::Start(
-      {BinaryPath("star-coordinator"), "--listen", "127.0.0.1:0", "--state-dir",
-       dir.File("state"), "--port-file", port_file},
-      log_path);
+  std::vector<std::string> argv = {BinaryPath("star-coordinator"), "--listen", "127.0.0.1:0",
+                                   "--state-dir", dir.File("state"), "--port-file", port_file};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  absl::StatusOr<ChildProcess> process = ChildProcess::Start(argv, log_path);
   if (!process.ok()) return process.status();
   int port = 0;
   absl::Duration pause = absl::Milliseconds(5);

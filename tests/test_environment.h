@@ -2,9 +2,10 @@
 #define STAR_TESTS_TEST_ENVIRONMENT_H_
 
 // What the multi-process tests need from their surroundings: where the binaries are (CTest sets
-// STAR_BIN_DIR), a fresh temporary folder per test, and a way to start the coordinator on a
-// port chosen by the OS and learn that port.
+// STAR_BIN_DIR), a fresh temporary folder per test, a way to start the coordinator on a
+// port chosen by the OS and learn that port, and a plain HTTP client for /metrics.
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,14 +46,39 @@ std::pair<int, std::string> RunCommand(const std::vector<std::string>& argv, con
 absl::StatusOr<std::string> InitExampleModel(const TempDir& dir, const std::string& name,
                                              int seed = 0);
 
+// Waits for `process` to write a port number (and a newline) into `path`, as --port-file and
+// --metrics-port-file do. kInternal with the log when the process exits first;
+// kDeadlineExceeded when `deadline` passes.
+absl::StatusOr<int> WaitForPortFile(const std::string& path, ChildProcess& process,
+                                    const std::string& log_path, absl::Time deadline);
+
+struct HttpResponse {
+  int status = 0;
+  // Header names in lower case.
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+// One HTTP/1.1 request to 127.0.0.1:`port` ("Connection: close"), the response read to its end.
+// kUnavailable when nothing answers; kDeadlineExceeded after `timeout`; kDataLoss for a
+// response that is not HTTP.
+absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
+                                         const std::string& path,
+                                         absl::Duration timeout = absl::Seconds(10));
+
+// The absolute path of `program` found on $PATH, or "" when it is not there.
+std::string FindOnPath(const std::string& program);
+
 // A coordinator started on 127.0.0.1 with port 0, serving (health SERVING) when returned.
 struct RunningCoordinator {
   ChildProcess process;
   std::string address;
   std::string log_path;
 };
-absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir,
-                                                   absl::Duration timeout = absl::Seconds(30));
+// `extra_args` are appended to its command line.
+absl::StatusOr<RunningCoordinator> StartCoordinator(
+    const TempDir& dir, absl::Duration timeout = absl::Seconds(30),
+    const std::vector<std::string>& extra_args = {});
 
 }  // namespace star::testing
 
