@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
+#include "coordinator/coordinator_metrics.h"
 #include "tasks/task_factory.h"
 
 namespace star {
@@ -45,6 +46,18 @@ absl::StatusOr<star::v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
 
 absl::StatusOr<star::v1::LeaseShardResponse> Coordinator::LeaseShard(
     const star::v1::LeaseShardRequest& request) {
+  absl::Time start = absl::Now();
+  absl::StatusOr<star::v1::LeaseShardResponse> response = LeaseShardUncounted(request);
+  if (options_.metrics != nullptr) {
+    options_.metrics->RecordLeaseShard(
+        absl::Now() - start,
+        !response.ok() ? "error" : response->lease_id().empty() ? "empty" : "leased");
+  }
+  return response;
+}
+
+absl::StatusOr<star::v1::LeaseShardResponse> Coordinator::LeaseShardUncounted(
+    const star::v1::LeaseShardRequest& request) {
   if (absl::Status s = CheckText("worker_id", request.worker_id(), kMaxIdLength, true); !s.ok()) {
     return s;
   }
@@ -79,6 +92,17 @@ absl::StatusOr<star::v1::RenewLeaseResponse> Coordinator::RenewLease(
 }
 
 absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResult(
+    const star::v1::SubmitShardResultRequest& request) {
+  absl::StatusOr<star::v1::SubmitShardResultResponse> response = SubmitShardResultUncounted(request);
+  if (options_.metrics != nullptr) {
+    options_.metrics->RecordShardResult(!response.ok()          ? "refused"
+                                        : response->duplicate() ? "duplicate"
+                                                                : "completed");
+  }
+  return response;
+}
+
+absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResultUncounted(
     const star::v1::SubmitShardResultRequest& request) {
   for (auto [field, value] : {std::pair{"worker_id", &request.worker_id()},
                               std::pair{"lease_id", &request.lease_id()},
@@ -135,6 +159,9 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
     response.set_duplicate(true);
     return response;
   }
+  if (options_.metrics != nullptr) {
+    options_.metrics->RecordQuestionsAttempted(shard->kind(), request.results_size());
+  }
   std::vector<AcceptedRationale> accepted;
   std::vector<EvaluationOutcome> evaluations;
   for (const star::v1::QuestionResult& r : request.results()) {
@@ -149,7 +176,11 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
           .correct = r.samples_size() > 0 && (*task)->Verify(gold, r.samples(0).completion())});
     }
     for (const star::v1::Sample& sample : r.samples()) {
-      if (!(*task)->Verify(gold, sample.completion())) {
+      const bool verified = (*task)->Verify(gold, sample.completion());
+      if (options_.metrics != nullptr) {
+        options_.metrics->RecordVerifiedSample(shard->kind(), sample.rationalized(), verified);
+      }
+      if (!verified) {
         response.set_rejected(response.rejected() + 1);
         continue;
       }

@@ -22,6 +22,8 @@
 
 namespace star {
 
+class CoordinatorMetrics;
+
 struct CoordinatorOptions {
   // Lease length for shards handed to workers.
   absl::Duration lease_timeout = absl::Seconds(60);
@@ -29,6 +31,9 @@ struct CoordinatorOptions {
   absl::Duration max_wait = absl::Seconds(30);
   // Members not heard from for this long are left out of GetCluster.
   absl::Duration member_timeout = absl::Seconds(90);
+  // Where handlers count what they do (lease times, results, verified samples); not owned, must
+  // outlive the coordinator. nullptr: nothing is counted.
+  CoordinatorMetrics* metrics = nullptr;
 };
 
 class Coordinator {
@@ -74,6 +79,11 @@ class Coordinator {
   RoundScheduler& rounds() { return rounds_; }
 
  private:
+  absl::StatusOr<star::v1::LeaseShardResponse> LeaseShardUncounted(
+      const star::v1::LeaseShardRequest& request);
+  absl::StatusOr<star::v1::SubmitShardResultResponse> SubmitShardResultUncounted(
+      const star::v1::SubmitShardResultRequest& request);
+
   const CoordinatorOptions options_;
   ClusterRegistry registry_;
   ShardQueue shards_;

@@ -5,10 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/coordinator_metrics.h"
 #include "coordinator/grpc_services.h"
 #include "coordinator/job_manager.h"
 #include "flags/flag_parser.h"
 #include "log/log.h"
+#include "metrics/build_info.h"
+#include "metrics/metric_registry.h"
+#include "metrics/metrics_flags.h"
 #include "service/grpc_server.h"
 #include "service/shutdown_signal.h"
 
@@ -33,6 +37,8 @@ int main(int argc, char** argv) {
   flags.AddDouble("shutdown-grace-seconds", &shutdown_grace_s,
                   "on SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled",
                   0, 600);
+  star::metrics::MetricsFlags metrics_flags;
+  star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
 
   std::error_code ec;
@@ -42,13 +48,26 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  star::metrics::MetricRegistry registry;
+  star::metrics::AddBuildInfo(registry, "coordinator");
+  star::CoordinatorMetrics metrics(&registry);
   star::CoordinatorOptions options;
   options.lease_timeout = absl::Seconds(lease_timeout_s);
+  options.metrics = &metrics;
   star::Coordinator coordinator(options);
   star::CoordinatorGrpcService coordinator_service(&coordinator);
   star::TrainingGrpcService training_service(&coordinator);
   star::JobManager jobs(&coordinator, state_dir);
   star::JobsGrpcService jobs_service(&coordinator, &jobs);
+  metrics.CollectFrom(&coordinator, &jobs);
+  // Declared after everything the registry reads, so that it stops serving first.
+  absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
+      star::metrics::StartMetricsServer(metrics_flags, &registry);
+  if (!metrics_server.ok()) {
+    STAR_LOG(ERROR) << "--metrics-port " << metrics_flags.port << ": "
+                    << metrics_server.status().message();
+    return 1;
+  }
 
   absl::StatusOr<std::unique_ptr<star::GrpcServer>> server = star::GrpcServer::Start(
       listen, {{star::v1::Coordinator::service_full_name(), &coordinator_service},

@@ -113,6 +113,28 @@ std::optional<RoundProgress> RoundScheduler::Progress(const std::string& round_i
   return it->second.progress;
 }
 
+RoundCounts RoundScheduler::Counts() const {
+  absl::MutexLock lock(&mu_);
+  RoundCounts counts;
+  for (const auto& [id, round] : rounds_) {
+    switch (round.progress.state) {
+      case RoundState::kForming:
+        ++counts.forming;
+        break;
+      case RoundState::kRunning:
+        ++counts.running;
+        break;
+      case RoundState::kSucceeded:
+        ++counts.succeeded;
+        break;
+      case RoundState::kFailed:
+        ++counts.failed;
+        break;
+    }
+  }
+  return counts;
+}
+
 std::optional<RoundProgress> RoundScheduler::WaitForEnd(const std::string& round_id,
                                                         absl::Duration wait) {
   absl::MutexLock lock(&mu_);

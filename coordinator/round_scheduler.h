@@ -36,6 +36,14 @@ struct RoundProgress {
   std::string error;                                  // first failure
 };
 
+// How many rounds are in each state, over every round submitted so far.
+struct RoundCounts {
+  int64_t forming = 0;
+  int64_t running = 0;
+  int64_t succeeded = 0;
+  int64_t failed = 0;
+};
+
 class RoundScheduler {
  public:
   // Queues a round. kInvalidArgument for a missing round id, world size 0, fewer examples than
@@ -57,6 +65,8 @@ class RoundScheduler {
   absl::Status Report(const star::v1::ReportRoundRequest& report);
 
   std::optional<RoundProgress> Progress(const std::string& round_id) const;
+
+  RoundCounts Counts() const;
 
   // Waits up to `wait` for the round to succeed or fail; returns its progress then.
   std::optional<RoundProgress> WaitForEnd(const std::string& round_id, absl::Duration wait);

@@ -1,69 +1,68 @@
 #include "metrics/metrics_http_server.h"
 
-#include <arpa/inet.h>
-#include <civetweb.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <atomic>
+#include <cerrno>
 #include <cstring>
-#include <future>
-#include <mutex>
-#include <string_view>
-#include <thread>
+#include <list>
 
 #include "absl/strings/str_cat.h"
+#include "log/log.h"
 #include "metrics/exposition_format.h"
 #include "metrics/metric_registry.h"
 
 namespace star::metrics {
 namespace {
 
-void SendResponse(mg_connection* connection, int code, const std::string& reason,
-                  const std::string& content_type, const std::string& body, bool send_body,
-                  const std::string& extra_headers = "") {
-  std::string head = absl::StrCat("HTTP/1.1 ", code, " ", reason, "\r\nContent-Type: ",
-                                  content_type, "\r\nContent-Length: ", body.size(),
-                                  "\r\nConnection: close\r\n", extra_headers, "\r\n");
-  mg_write(connection, head.data(), head.size());
-  if (send_body && !body.empty()) mg_write(connection, body.data(), body.size());
+// Requests are a line and a few headers; anything longer is not a scrape.
+constexpr size_t kMaxRequestBytes = 16 << 10;
+// A client gets this long to send its request and take the response.
+constexpr absl::Duration kConnectionTimeout = absl::Seconds(10);
+// Connections answered at once; more wait in the listen backlog.
+constexpr size_t kMaxConnections = 8;
+
+// Waits until `fd` is ready for `events`; false when `deadline` passes, `wake` fires (the
+// server stops) or poll fails.
+bool WaitReady(int fd, short events, int wake, absl::Time deadline) {
+  while (true) {
+    int64_t left_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (left_ms <= 0) return false;
+    pollfd p[2] = {{fd, events, 0}, {wake, POLLIN, 0}};
+    int n = ::poll(p, 2, static_cast<int>(left_ms));
+    if (n > 0) return p[1].revents == 0;
+    if (n < 0 && errno != EINTR) return false;
+  }
 }
 
-// Every path goes through here (the handler is registered for "/"), so that nothing falls
-// through to civetweb's file serving.
-int HandleRequest(mg_connection* connection, void* data) {
-  const auto* registry = static_cast<const MetricRegistry*>(data);
-  const mg_request_info* request = mg_get_request_info(connection);
-  const std::string_view method = request->request_method ? request->request_method : "";
-  const std::string_view path = request->local_uri ? request->local_uri : "";
-  if (path != "/metrics") {
-    SendResponse(connection, 404, "Not Found", "text/plain; charset=utf-8",
-                 "not found; metrics are at /metrics\n", method != "HEAD");
-    return 404;
+// Sends all of `data` before `deadline`; false if the client went away or was too slow.
+bool SendAll(int fd, const std::string& data, int wake, absl::Time deadline) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    if (!WaitReady(fd, POLLOUT, wake, deadline)) return false;
+    ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
   }
-  if (method != "GET" && method != "HEAD") {
-    SendResponse(connection, 405, "Method Not Allowed", "text/plain; charset=utf-8",
-                 "only GET and HEAD\n", true, "Allow: GET, HEAD\r\n");
-    return 405;
-  }
-  std::string page = registry->Render();
-  SendResponse(connection, 200, "OK", kExpositionContentType, page, method == "GET");
-  return 200;
+  return true;
 }
 
-// Opens and closes one connection to `host`:`port` (0.0.0.0 is reached through loopback).
-void Poke(const std::string& host, int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (host == "0.0.0.0" || ::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  }
-  ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  ::close(fd);
+std::string Response(int code, const char* reason, const std::string& content_type,
+                     const std::string& body, bool send_body,
+                     const std::string& extra_headers = "") {
+  std::string response = absl::StrCat("HTTP/1.1 ", code, " ", reason,
+                                      "\r\nContent-Type: ", content_type,
+                                      "\r\nContent-Length: ", body.size(),
+                                      "\r\nConnection: close\r\n", extra_headers, "\r\n");
+  if (send_body) response += body;
+  return response;
 }
 
 }  // namespace
@@ -74,52 +73,146 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     return absl::InvalidArgumentError(absl::StrCat("metrics port ", port, " is not 0-65535"));
   }
   if (host.empty()) return absl::InvalidArgumentError("metrics host is empty");
-  // Process-wide initialisation, once, before the first server starts.
-  static std::once_flag init_once;
-  std::call_once(init_once, [] { mg_init_library(0); });
-
-  const std::string listening = absl::StrCat(host, ":", port);
-  const char* options[] = {"listening_ports", listening.c_str(),
-                           "num_threads", "4",
-                           "request_timeout_ms", "10000",
-                           "enable_keep_alive", "no",
-                           nullptr};
-  mg_callbacks callbacks;
-  std::memset(&callbacks, 0, sizeof(callbacks));
-  // Start-up errors come back through mg_error_data; civetweb's own stderr logging is muted.
-  callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
-  mg_init_data init{&callbacks, nullptr, options};
-  char error_text[256] = {};
-  unsigned error_code = 0;
-  mg_error_data error{&error_code, error_text, sizeof(error_text)};
-  mg_context* context = mg_start2(&init, &error);
-  if (context == nullptr) {
+  const std::string address = absl::StrCat(host, ":", port);
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+      rc != 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", listening, ": ",
-                     error_text[0] != '\0' ? error_text : "civetweb failed to start"));
+        absl::StrCat("cannot serve metrics on ", address, ": ", ::gai_strerror(rc)));
   }
-  mg_set_request_handler(context, "/", HandleRequest, const_cast<MetricRegistry*>(registry));
-  mg_server_port ports[4];
-  std::memset(ports, 0, sizeof(ports));
-  int count = mg_get_server_ports(context, 4, ports);
-  if (count < 1 || ports[0].port <= 0) {
-    mg_stop(context);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  bool ok = fd >= 0 && ::bind(fd, found->ai_addr, found->ai_addrlen) == 0 &&
+            ::listen(fd, 64) == 0;
+  int error = errno;
+  ::freeaddrinfo(found);
+  sockaddr_in bound{};
+  socklen_t length = sizeof(bound);
+  if (ok && ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    ok = false;
+    error = errno;
+  }
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
     return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", listening, ": no port was bound"));
+        absl::StrCat("cannot serve metrics on ", address, ": ", std::strerror(error)));
+  }
+  int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake < 0) {
+    ::close(fd);
+    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
   return std::unique_ptr<MetricsHttpServer>(
-      new MetricsHttpServer(context, host, ports[0].port));
+      new MetricsHttpServer(fd, wake, ntohs(bound.sin_port), registry));
 }
 
+MetricsHttpServer::MetricsHttpServer(int listen_fd, int wake_fd, int port,
+                                     const MetricRegistry* registry)
+    : listen_fd_(listen_fd),
+      wake_fd_(wake_fd),
+      port_(port),
+      registry_(registry),
+      thread_([this] { Serve(); }) {}
+
 MetricsHttpServer::~MetricsHttpServer() {
-  // civetweb's listener thread notices the stop request only when its poll() returns, which
-  // without traffic takes up to two seconds; connections make it return at once. So while
-  // mg_stop() waits for its threads, connect now and then.
-  std::future<void> stopped =
-      std::async(std::launch::async, [context = context_] { mg_stop(context); });
-  while (stopped.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
-    Poke(host_, port_);
+  uint64_t one = 1;
+  // The serving thread polls this descriptor with the listening socket.
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  thread_.join();
+  ::close(listen_fd_);
+  ::close(wake_fd_);
+}
+
+void MetricsHttpServer::Serve() {
+  struct Connection {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  std::list<std::unique_ptr<Connection>> connections;
+  auto reap = [&connections](bool all) {
+    for (auto it = connections.begin(); it != connections.end();) {
+      if (all || (*it)->done.load()) {
+        (*it)->thread.join();
+        it = connections.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
+  while (true) {
+    reap(false);
+    // While every slot is busy, only the wake descriptor is watched (with a short timeout to
+    // reap finished connections).
+    const bool full = connections.size() >= kMaxConnections;
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    if (::poll(fds, full ? 1 : 2, full ? 50 : -1) < 0) {
+      if (errno == EINTR) continue;
+      STAR_LOG(ERROR) << "metrics server: poll: " << std::strerror(errno);
+      break;
+    }
+    if (fds[0].revents != 0) break;
+    if (full || (fds[1].revents & POLLIN) == 0) continue;
+    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (client < 0) continue;  // the client gave up already, or a transient error
+    auto connection = std::make_unique<Connection>();
+    Connection* c = connection.get();
+    c->thread = std::thread([this, c, client] {
+      HandleConnection(client);
+      ::close(client);
+      c->done = true;
+    });
+    connections.push_back(std::move(connection));
   }
+  // Connections see the wake descriptor too and end at once.
+  reap(true);
+}
+
+void MetricsHttpServer::HandleConnection(int fd) const {
+  absl::Time deadline = absl::Now() + kConnectionTimeout;
+  std::string request;
+  size_t end = std::string::npos;
+  char buffer[4096];
+  while (end == std::string::npos) {
+    if (request.size() > kMaxRequestBytes || !WaitReady(fd, POLLIN, wake_fd_, deadline)) return;
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return;
+    request.append(buffer, static_cast<size_t>(n));
+    end = request.find("\r\n\r\n");
+  }
+  // Request line: METHOD SP TARGET SP VERSION.
+  std::string line = request.substr(0, request.find("\r\n"));
+  size_t first = line.find(' ');
+  size_t second = first == std::string::npos ? std::string::npos : line.find(' ', first + 1);
+  if (second == std::string::npos || !line.substr(second + 1).starts_with("HTTP/1.")) {
+    SendAll(fd, Response(400, "Bad Request", "text/plain; charset=utf-8", "bad request\n", true),
+            wake_fd_, deadline);
+    return;
+  }
+  const std::string method = line.substr(0, first);
+  std::string path = line.substr(first + 1, second - first - 1);
+  path = path.substr(0, path.find('?'));
+  if (path != "/metrics") {
+    SendAll(fd,
+            Response(404, "Not Found", "text/plain; charset=utf-8",
+                     "not found; metrics are at /metrics\n", method != "HEAD"),
+            wake_fd_, deadline);
+    return;
+  }
+  if (method != "GET" && method != "HEAD") {
+    SendAll(fd,
+            Response(405, "Method Not Allowed", "text/plain; charset=utf-8", "only GET and HEAD\n",
+                     true, "Allow: GET, HEAD\r\n"),
+            wake_fd_, deadline);
+    return;
+  }
+  SendAll(fd, Response(200, "OK", kExpositionContentType, registry_->Render(), method == "GET"),
+          wake_fd_, deadline);
 }
 
 }  // namespace star::metrics

@@ -2,6 +2,10 @@
 
 #include "metrics/metrics_http_server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "gtest/gtest.h"
 #include "metrics/exposition_format.h"
 #include "metrics/metric_registry.h"
@@ -63,6 +67,49 @@ TEST(MetricsHttpServerTest, OtherPathsAre404AndOtherMethods405) {
   ASSERT_TRUE(post.ok()) << post.status();
   EXPECT_EQ(post->status, 405);
   EXPECT_EQ(post->headers["allow"], "GET, HEAD");
+}
+
+TEST(MetricsHttpServerTest, QueryStringIsIgnored) {
+  MetricRegistry registry;
+  registry.AddGauge("star_test_level", "Level.").Get().Set(2);
+  auto server = MetricsHttpServer::Start("127.0.0.1", 0, &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<HttpResponse> response =
+      HttpRequest((*server)->port(), "GET", "/metrics?name[]=star_test_level");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(response->body.find("star_test_level 2\n"), std::string::npos);
+}
+
+TEST(MetricsHttpServerTest, RequestLineThatIsNotHttpIsBadRequest) {
+  MetricRegistry registry;
+  auto server = MetricsHttpServer::Start("127.0.0.1", 0, &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  // HttpRequest writes "METHOD PATH HTTP/1.1": a space inside the path breaks the line.
+  absl::StatusOr<HttpResponse> response = HttpRequest((*server)->port(), "GET", "/metrics x");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 400);
+}
+
+TEST(MetricsHttpServerTest, SilentClientHoldsUpNeitherScrapesNorStop) {
+  MetricRegistry registry;
+  auto server = MetricsHttpServer::Start("127.0.0.1", 0, &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  // A client that connects and sends nothing (a TCP probe, a stuck scraper).
+  int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>((*server)->port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(silent, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  absl::StatusOr<HttpResponse> response =
+      HttpRequest((*server)->port(), "GET", "/metrics", absl::Seconds(2));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  absl::Time start = absl::Now();
+  server->reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  ::close(silent);
 }
 
 TEST(MetricsHttpServerTest, BusyPortIsUnavailableNamingTheAddress) {
