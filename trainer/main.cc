@@ -10,6 +10,9 @@
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
 #include "log/log.h"
+#include "metrics/build_info.h"
+#include "metrics/metric_registry.h"
+#include "metrics/metrics_flags.h"
 #include "service/backoff.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
@@ -19,6 +22,7 @@
 #include "trainer/store_listener.h"
 #include "trainer/cuda_probe.h"
 #include "trainer/round_runner.h"
+#include "trainer/trainer_metrics.h"
 
 namespace star {
 namespace {
@@ -38,7 +42,9 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
 // Streams this rank's examples, trains and reports. Failures go into the report, which the
 // coordinator uses to re-run the round with the ranks still alive.
 void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& assignment,
-              int listener_fd) {
+              int listener_fd, TrainerMetrics& metrics) {
+  absl::Time start = absl::Now();
+  metrics.RoundStarted(static_cast<int>(assignment.rank()), static_cast<int>(assignment.world_size()));
   STAR_LOG(INFO) << "round " << assignment.round_id() << ": rank " << assignment.rank() << " of "
                  << assignment.world_size() << ", " << assignment.steps() << " steps, master "
                  << assignment.master_addr() << ":" << assignment.master_port();
@@ -57,18 +63,21 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
       STAR_LOG(ERROR) << "round " << assignment.round_id() << ": cannot stream examples: "
                       << FromGrpcStatus(status).ToString();
       if (listener_fd >= 0) ::close(listener_fd);
+      metrics.RoundEnded(false, absl::Now() - start);
       return;
     }
   }
   int64_t last_logged = 0;
   star::v1::ReportRoundRequest report = RunAssignedRound(
-      assignment, examples, listener_fd, [&](int64_t step, double loss) {
-        if (step == assignment.steps() || step - last_logged >= 25) {
-          STAR_LOG(INFO) << "round " << assignment.round_id() << ": step " << step << "/"
-                         << assignment.steps() << " loss " << loss;
-          last_logged = step;
+      assignment, examples, listener_fd, [&](const StepStats& step) {
+        metrics.RecordStep(step);
+        if (step.step == assignment.steps() || step.step - last_logged >= 25) {
+          STAR_LOG(INFO) << "round " << assignment.round_id() << ": step " << step.step << "/"
+                         << assignment.steps() << " loss " << step.loss;
+          last_logged = step.step;
         }
       });
+  metrics.RoundEnded(report.ok(), absl::Now() - start);
   if (report.ok()) {
     STAR_LOG(INFO) << "round " << assignment.round_id() << " done: loss " << report.final_loss()
                    << ", " << report.tokens_per_second() << " tokens/s, all-reduce "
@@ -91,7 +100,8 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
 
 // Announces this rank to the coordinator and waits for rounds until stopped, retrying with
 // backoff while the coordinator is unreachable.
-void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop) {
+void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop,
+                TrainerMetrics& metrics) {
   auto stub = star::v1::Training::NewStub(MakeChannel(flags.coordinator));
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   bool connected = false;
@@ -118,6 +128,7 @@ void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop) 
     if (!status.ok()) {
       STAR_LOG(WARNING) << "cannot reach " << flags.coordinator << ": "
                         << FromGrpcStatus(status).ToString() << "; retrying";
+      metrics.RecordJoinRequest("error");
       connected = false;
       stop.SleepFor(backoff.Next());
       continue;
@@ -127,7 +138,10 @@ void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop) 
       STAR_LOG(INFO) << "joined " << flags.coordinator << " as " << flags.trainer_id;
       connected = true;
     }
-    if (response.has_assignment()) RunRound(stub.get(), response.assignment(), listener->Release());
+    metrics.RecordJoinRequest(response.has_assignment() ? "assigned" : "waited");
+    if (response.has_assignment()) {
+      RunRound(stub.get(), response.assignment(), listener->Release(), metrics);
+    }
   }
 }
 
@@ -153,6 +167,8 @@ int main(int argc, char** argv) {
                "compute threads (1 suits several processes per machine)", 1, 256);
   flags.AddInt("poll-wait-ms", &trainer_flags.poll_wait_ms,
                "how long one join long-poll waits for a round", 10, 30000);
+  star::metrics::MetricsFlags metrics_flags;
+  star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
 
   star::SetTrainerThreads(static_cast<int>(trainer_flags.threads));
@@ -160,8 +176,19 @@ int main(int argc, char** argv) {
   STAR_LOG(INFO) << "torch " << caps.torch_version << ", c10d backends " << caps.backends
                  << ", CUDA devices " << caps.cuda_devices;
 
+  star::metrics::MetricRegistry registry;
+  star::metrics::AddBuildInfo(registry, "trainer");
+  star::TrainerMetrics metrics(&registry);
+  absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
+      star::metrics::StartMetricsServer(metrics_flags, &registry);
+  if (!metrics_server.ok()) {
+    STAR_LOG(ERROR) << "--metrics-port " << metrics_flags.port << ": "
+                    << metrics_server.status().message();
+    return 1;
+  }
+
   star::StopFlag stop;
-  std::thread loop([&] { star::RunTrainer(trainer_flags, caps.cuda_devices > 0, stop); });
+  std::thread loop([&] { star::RunTrainer(trainer_flags, caps.cuda_devices > 0, stop, metrics); });
   int sig = 0;
   while ((sig = star::WaitForShutdownSignal(absl::Hours(1))) == 0) {
   }

@@ -26,7 +26,7 @@ void SetTrainerThreads(int threads) { at::set_num_threads(std::max(1, threads));
 
 star::v1::ReportRoundRequest RunAssignedRound(
     const star::v1::RoundAssignment& a, const std::vector<star::v1::TrainingExample>& examples,
-    int listener_fd, const std::function<void(int64_t, double)>& progress) {
+    int listener_fd, const std::function<void(const StepStats&)>& on_step) {
   if (a.rank() != 0 && listener_fd >= 0) ::close(listener_fd);
   const std::string base = a.base_checkpoint();
   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile(absl::StrCat(base, "/tokenizer.json"));
@@ -66,7 +66,8 @@ star::v1::ReportRoundRequest RunAssignedRound(
   options.global_batch_size = a.training().global_batch_size();
   options.seed = a.seed();
   options.max_length = config->max_position_embeddings;
-  absl::StatusOr<RoundResult> result = RunTrainingRound(options, tokenized, **collective, progress);
+  options.step_observer = on_step;
+  absl::StatusOr<RoundResult> result = RunTrainingRound(options, tokenized, **collective);
   if (!result.ok()) return Failed(a, result.status());
   star::v1::ReportRoundRequest r;
   r.set_round_id(a.round_id());

@@ -10,16 +10,17 @@
 #include <vector>
 
 #include "star/v1/training.pb.h"
+#include "trainer/step_stats.h"
 
 namespace star {
 
 // `listener_fd` is the socket this trainer announced as its store port (used when it is rank 0;
-// closed otherwise). `progress` (may be empty) gets (step, loss). Never throws; failures are in
-// the report (ok=false, error).
+// closed otherwise). `on_step` (may be empty) gets every step's statistics. Never throws;
+// failures are in the report (ok=false, error).
 star::v1::ReportRoundRequest RunAssignedRound(const star::v1::RoundAssignment& assignment,
                                               const std::vector<star::v1::TrainingExample>& examples,
                                               int listener_fd,
-                                              const std::function<void(int64_t, double)>& progress);
+                                              const std::function<void(const StepStats&)>& on_step);
 
 // Intra-op threads of this process.
 void SetTrainerThreads(int threads);

@@ -65,6 +65,8 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
     int64_t tokens = 0;
     auto start = std::chrono::steady_clock::now();
     for (int64_t step = 0; step < options.steps; ++step) {
+      auto step_start = std::chrono::steady_clock::now();
+      const double allreduce_before = collective.allreduce_seconds();
       double lr = options.learning_rate;
       if (options.warmup_steps > 0 && step < options.warmup_steps) {
         lr *= static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps);
@@ -75,7 +77,8 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
       std::vector<PromptCompletion> batch_examples;
       for (int64_t i = 0; i < local_batch; ++i) batch_examples.push_back(examples[sampler.Next()]);
       CausalLmBatch batch = MakeCausalLmBatch(batch_examples, options.max_length);
-      tokens += batch.valid.sum().item<int64_t>();
+      const int64_t step_tokens = batch.valid.sum().item<int64_t>();
+      tokens += step_tokens;
       optimizer.zero_grad();
       torch::Tensor loss = CausalLmLoss(model, batch);
       loss.backward();
@@ -88,6 +91,15 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
       recent.push_back(mean_loss);
       if (recent.size() > 10) recent.pop_front();
       if (progress) progress(step + 1, mean_loss);
+      if (options.step_observer) {
+        options.step_observer(StepStats{
+            .step = step + 1,
+            .loss = mean_loss,
+            .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start)
+                           .count(),
+            .tokens = step_tokens,
+            .allreduce_seconds = collective.allreduce_seconds() - allreduce_before});
+      }
     }
     RoundResult result;
     result.steps = options.steps;

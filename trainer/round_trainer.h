@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "model/causal_lm_batch.h"
 #include "trainer/collective.h"
+#include "trainer/step_stats.h"
 
 namespace star {
 
@@ -32,6 +33,8 @@ struct RoundOptions {
   int64_t global_batch_size = 8;
   uint64_t seed = 0;
   int64_t max_length = 1024;
+  // Called after every step (may be empty); for metrics.
+  std::function<void(const StepStats&)> step_observer;
 };
 
 struct RoundResult {

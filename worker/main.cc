@@ -9,6 +9,9 @@
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
 #include "log/log.h"
+#include "metrics/build_info.h"
+#include "metrics/metric_registry.h"
+#include "metrics/metrics_flags.h"
 #include "service/backoff.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
@@ -18,6 +21,7 @@
 #include "star/v1/coordinator.grpc.pb.h"
 #include "tasks/task_factory.h"
 #include "worker/shard_processor.h"
+#include "worker/worker_metrics.h"
 
 namespace star {
 namespace {
@@ -37,11 +41,15 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
 // The model of the last checkpoint used, kept while shards keep naming it.
 class GeneratorCache {
  public:
+  explicit GeneratorCache(WorkerMetrics* metrics) : metrics_(metrics) {}
+
   absl::StatusOr<TextGenerator*> Get(const std::string& id, const std::string& path) {
     if (generator_ == nullptr || id != id_) {
       generator_.reset();
+      absl::Time start = absl::Now();
       absl::StatusOr<std::unique_ptr<TextGenerator>> loaded = TextGenerator::Load(path);
       if (!loaded.ok()) return loaded.status();
+      metrics_->RecordCheckpointLoad(absl::Now() - start);
       generator_ = std::move(*loaded);
       id_ = id;
       STAR_LOG(INFO) << "loaded checkpoint " << id << " from " << path;
@@ -50,6 +58,7 @@ class GeneratorCache {
   }
 
  private:
+  WorkerMetrics* metrics_;
   std::string id_;
   std::unique_ptr<TextGenerator> generator_;
 };
@@ -89,32 +98,41 @@ class LeaseRenewer {
 // the coordinator hands the shard to another worker.
 void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id,
                  const star::v1::LeaseShardResponse& lease, absl::Duration renew_interval,
-                 int64_t max_batch, GeneratorCache& cache) {
+                 int64_t max_batch, GeneratorCache& cache, WorkerMetrics& metrics) {
   star::v1::Shard shard = lease.shard();
+  const star::v1::ShardKind kind = shard.kind();
   // The worker's own limit on rows decoded at once wins over the shard's wish.
   uint32_t wanted = shard.generation().batch_size();
   shard.mutable_generation()->set_batch_size(
       static_cast<uint32_t>(wanted == 0 ? max_batch : std::min<int64_t>(wanted, max_batch)));
   LeaseRenewer renewer(stub, worker_id, lease.lease_id(), renew_interval);
   absl::Time start = absl::Now();
+  auto failed = [&] { metrics.RecordShard(kind, "failed", absl::Now() - start); };
   absl::StatusOr<TextGenerator*> generator = cache.Get(shard.checkpoint_id(), shard.checkpoint_path());
   if (!generator.ok()) {
     STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": " << generator.status().message();
-    return;
+    return failed();
   }
   absl::StatusOr<std::unique_ptr<Task>> task = MakeTask(shard.task());
   if (!task.ok()) {
     STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": " << task.status().message();
-    return;
+    return failed();
   }
   CompletionSource source = [&](const std::vector<std::string>& prompts,
                                 const SamplingOptions& options) {
-    return (*generator)->Generate(prompts, options);
+    absl::Time call = absl::Now();
+    absl::StatusOr<std::vector<Completion>> out = (*generator)->Generate(prompts, options);
+    if (out.ok()) {
+      uint64_t tokens = 0;
+      for (const Completion& c : *out) tokens += c.tokens.size();
+      metrics.RecordGeneration(kind, absl::Now() - call, tokens);
+    }
+    return out;
   };
   absl::StatusOr<ShardOutcome> outcome = ProcessShard(shard, **task, shard.rationalize(), source);
   if (!outcome.ok()) {
     STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": " << outcome.status().message();
-    return;
+    return failed();
   }
   star::v1::SubmitShardResultRequest& request = outcome->request;
   request.set_worker_id(worker_id);
@@ -133,26 +151,30 @@ void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id
                      << request.generate_seconds() << "s; accepted " << response.accepted()
                      << ", rejected " << response.rejected()
                      << (response.duplicate() ? " (already done)" : "");
+      metrics.RecordShard(kind, response.duplicate() ? "duplicate" : "submitted",
+                          absl::Now() - start);
+      metrics.RecordVerdicts(kind, response.accepted(), response.rejected());
       return;
     }
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
         status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
       STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": submission refused: "
                       << FromGrpcStatus(status).ToString();
-      return;
+      return failed();
     }
     absl::SleepFor(backoff.Next());
   }
   STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": coordinator unreachable; giving up";
+  failed();
 }
 
 // Registers (retrying with backoff while the coordinator is unreachable), then long-polls for
 // shards until stopped. Registers again when the coordinator no longer knows this worker
 // (it restarted).
-void RunWorker(const WorkerFlags& flags, const StopFlag& stop) {
+void RunWorker(const WorkerFlags& flags, const StopFlag& stop, WorkerMetrics& metrics) {
   auto stub = star::v1::Coordinator::NewStub(MakeChannel(flags.coordinator));
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
-  GeneratorCache cache;
+  GeneratorCache cache(&metrics);
   absl::Duration renew_interval = absl::Seconds(20);
   std::string worker_id;
   while (!stop.stopped()) {
@@ -173,6 +195,7 @@ void RunWorker(const WorkerFlags& flags, const StopFlag& stop) {
       worker_id = response.worker_id();
       if (response.renew_interval_ms() > 0) renew_interval = absl::Milliseconds(response.renew_interval_ms());
       backoff.Reset();
+      metrics.SetRegistered(true);
       STAR_LOG(INFO) << "registered with " << flags.coordinator << " as " << worker_id;
     }
     star::v1::LeaseShardRequest request;
@@ -184,17 +207,22 @@ void RunWorker(const WorkerFlags& flags, const StopFlag& stop) {
     grpc::Status status = stub->LeaseShard(&context, request, &response);
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
       STAR_LOG(WARNING) << "coordinator does not know " << worker_id << ": registering again";
+      metrics.RecordLeaseRequest("error");
+      metrics.SetRegistered(false);
       worker_id.clear();
       continue;
     }
     if (!status.ok()) {
       STAR_LOG(WARNING) << "lease failed: " << FromGrpcStatus(status).ToString();
+      metrics.RecordLeaseRequest("error");
       stop.SleepFor(backoff.Next());
       continue;
     }
     backoff.Reset();
+    metrics.RecordLeaseRequest(response.lease_id().empty() ? "empty" : "leased");
     if (!response.lease_id().empty()) {
-      HandleShard(stub.get(), worker_id, response, renew_interval, flags.batch_size, cache);
+      HandleShard(stub.get(), worker_id, response, renew_interval, flags.batch_size, cache,
+                  metrics);
     }
   }
 }
@@ -220,11 +248,24 @@ int main(int argc, char** argv) {
                "how long one lease long-poll waits for a shard", 10, 30000);
   flags.AddInt("threads", &worker_flags.threads,
                "compute threads for generation (1 suits several processes per machine)", 1, 256);
+  star::metrics::MetricsFlags metrics_flags;
+  star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
   star::SetComputeThreads(static_cast<int>(worker_flags.threads));
 
+  star::metrics::MetricRegistry registry;
+  star::metrics::AddBuildInfo(registry, "worker");
+  star::WorkerMetrics metrics(&registry);
+  absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
+      star::metrics::StartMetricsServer(metrics_flags, &registry);
+  if (!metrics_server.ok()) {
+    STAR_LOG(ERROR) << "--metrics-port " << metrics_flags.port << ": "
+                    << metrics_server.status().message();
+    return 1;
+  }
+
   star::StopFlag stop;
-  std::thread loop([&] { star::RunWorker(worker_flags, stop); });
+  std::thread loop([&] { star::RunWorker(worker_flags, stop, metrics); });
   int sig = 0;
   while ((sig = star::WaitForShutdownSignal(absl::Hours(1))) == 0) {
   }
