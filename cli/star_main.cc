@@ -9,6 +9,7 @@
 #include "cli/local_cluster.h"
 #include "cli/model_commands.h"
 #include "cli/run_command.h"
+#include "cli/submit_command.h"
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
 #include "log/log.h"
@@ -27,6 +28,7 @@ constexpr char kUsage[] =
     "\n"
     "Commands:\n"
     "  run         run a STaR job (JOB.yaml) on this machine and report its results\n"
+    "  submit      submit a STaR job (JOB.yaml) to a running coordinator, optionally follow it\n"
     "  up          start a local cluster (coordinator, workers, trainer ranks), show it healthy\n"
     "  status      show a running coordinator's health and the workers and trainers it knows\n"
     "  init-model  write a randomly initialised model directory from a config and a tokenizer\n"
@@ -146,6 +148,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "run") return star::RunRun(argc, argv);
+  if (command == "submit") return star::RunSubmit(argc, argv);
   if (command == "up") return star::RunUp(argc, argv);
   if (command == "status") return star::RunStatus(argc, argv);
   if (command == "init-model") return star::RunInitModel(argc, argv);

@@ -1,0 +1,106 @@
+#include "cli/submit_command.h"
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "cli/run_command.h"
+#include "coordinator/job_config.h"
+#include "flags/flag_parser.h"
+#include "grpcpp/grpcpp.h"
+#include "service/grpc_status.h"
+#include "service/health_client.h"
+#include "star/v1/jobs.grpc.pb.h"
+
+namespace star {
+namespace {
+
+bool Ended(const star::v1::JobStatus& status) {
+  return status.state() == star::v1::JOB_STATE_SUCCEEDED ||
+         status.state() == star::v1::JOB_STATE_FAILED ||
+         status.state() == star::v1::JOB_STATE_CANCELLED;
+}
+
+}  // namespace
+
+int RunSubmit(int argc, char** argv) {
+  std::string job_path;
+  std::string coordinator = "127.0.0.1:50051";
+  bool watch = false;
+  bool dry_run = false;
+  FlagParser flags("star submit",
+                   "Submits a STaR job (JOB.yaml) to a running coordinator and prints its id. "
+                   "Paths in the file are read by the coordinator, relative to its working "
+                   "directory.");
+  flags.AddPositional("JOB.yaml", &job_path, "the job file");
+  flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
+  flags.AddBool("watch", &watch,
+                "follow the job until it ends, print its results table, exit 0 only if it "
+                "succeeded");
+  flags.AddBool("dry-run", &dry_run, "only parse and check the file; contact nothing");
+  flags.ParseOrExit(argc, argv, 2);
+
+  absl::StatusOr<star::v1::JobSpec> spec = LoadJobFile(job_path);
+  if (!spec.ok()) {
+    std::fprintf(stderr, "star submit: %s\n", std::string(spec.status().message()).c_str());
+    return 1;
+  }
+  if (dry_run) {
+    std::printf("job %s: %s is valid (%d iterations, %d trainer rank(s))\n", spec->name().c_str(),
+                job_path.c_str(), spec->iterations(), spec->training().world_size());
+    return 0;
+  }
+  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator));
+  star::v1::SubmitJobRequest request;
+  *request.mutable_spec() = *spec;
+  star::v1::SubmitJobResponse submitted;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status status = stub->SubmitJob(&context, request, &submitted);
+    if (!status.ok()) {
+      std::fprintf(stderr, "star submit: %s: %s\n", coordinator.c_str(),
+                   FromGrpcStatus(status).ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("job %s submitted to %s\n", submitted.job_id().c_str(), coordinator.c_str());
+  std::fflush(stdout);
+  if (!watch) return 0;
+
+  grpc::ClientContext context;
+  star::v1::GetJobRequest get;
+  get.set_job_id(submitted.job_id());
+  auto reader = stub->WatchJob(&context, get);
+  star::v1::JobStatus status;
+  star::v1::JobStatus last;
+  std::string previous;
+  while (reader->Read(&status)) {
+    last = status;
+    std::string line = absl::StrFormat(
+        "iteration %d/%d  %-9s shards %d/%d  %s", status.iteration(), status.spec().iterations(),
+        star::v1::Phase_Name(status.phase()), status.shards_done(), status.shards_total(),
+        star::v1::JobState_Name(status.state()));
+    if (line != previous) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+      previous = line;
+    }
+  }
+  grpc::Status finished = reader->Finish();
+  if (!Ended(last)) {
+    std::fprintf(stderr, "star submit: lost the job before it ended: %s\n",
+                 FromGrpcStatus(finished).ToString().c_str());
+    return 1;
+  }
+  std::printf("\n%s", FormatResultsTable(last).c_str());
+  if (last.state() != star::v1::JOB_STATE_SUCCEEDED) {
+    std::fprintf(stderr, "star submit: job ended %s%s%s\n",
+                 star::v1::JobState_Name(last.state()).c_str(), last.error().empty() ? "" : ": ",
+                 last.error().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace star

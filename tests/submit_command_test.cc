@@ -1,0 +1,79 @@
+// `star submit` against a real coordinator process, and its --dry-run file check.
+
+#include <fstream>
+
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "service/health_client.h"
+#include "star/v1/jobs.grpc.pb.h"
+#include "tests/test_environment.h"
+
+namespace star {
+namespace {
+
+using ::star::testing::BinaryPath;
+using ::star::testing::RunCommand;
+using ::star::testing::StartCoordinator;
+using ::star::testing::TempDir;
+
+std::string WriteJob(const TempDir& dir, const std::string& name, const std::string& text) {
+  std::string path = dir.File(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char kJob[] = R"(name: submitted
+task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4}}
+model: {base_checkpoint: /nonexistent/model}
+iterations: 1
+)";
+
+TEST(SubmitCommandTest, DryRunChecksTheFileWithoutAnyCoordinator) {
+  TempDir dir;
+  auto [status, output] = RunCommand(
+      {BinaryPath("star"), "submit", WriteJob(dir, "job.yaml", kJob), "--dry-run",
+       "--coordinator", "127.0.0.1:1"},
+      dir);
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("job submitted: "), std::string::npos) << output;
+  EXPECT_NE(output.find("is valid"), std::string::npos) << output;
+
+  std::string bad = WriteJob(dir, "bad.yaml", "name: x\niterations: 0\n");
+  auto [bad_status, bad_output] =
+      RunCommand({BinaryPath("star"), "submit", bad, "--dry-run"}, dir);
+  EXPECT_EQ(bad_status, 1) << bad_output;
+  EXPECT_NE(bad_output.find("bad.yaml"), std::string::npos) << bad_output;
+}
+
+TEST(SubmitCommandTest, SubmitsToARunningCoordinatorAndReportsAnUnreachableOne) {
+  TempDir dir;
+  absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  std::string job = WriteJob(dir, "job.yaml", kJob);
+  auto [status, output] = RunCommand(
+      {BinaryPath("star"), "submit", job, "--coordinator", coordinator->address}, dir);
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("job submitted-1 submitted to " + coordinator->address),
+            std::string::npos)
+      << output;
+  // The coordinator knows it. (How the coordinator stops is not this test's subject: the
+  // process is killed when `coordinator` goes out of scope.)
+  auto jobs = star::v1::Jobs::NewStub(MakeChannel(coordinator->address));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  star::v1::GetJobRequest get;
+  get.set_job_id("submitted-1");
+  star::v1::JobStatus known;
+  ASSERT_TRUE(jobs->GetJob(&context, get, &known).ok());
+  EXPECT_EQ(known.spec().name(), "submitted");
+  EXPECT_EQ(known.spec().model().base_checkpoint(), "/nonexistent/model");
+
+  auto [down_status, down_output] =
+      RunCommand({BinaryPath("star"), "submit", job, "--coordinator", "127.0.0.1:1"}, dir);
+  EXPECT_EQ(down_status, 1) << down_output;
+  EXPECT_NE(down_output.find("127.0.0.1:1"), std::string::npos) << down_output;
+  EXPECT_NE(down_output.find("UNAVAILABLE"), std::string::npos) << down_output;
+}
+
+}  // namespace
+}  // namespace star
