@@ -23,6 +23,13 @@ packages=(
   prometheus yamllint openssl procps
 )
 
+# kubectl renders deploy/'s Kustomize overlays in the tests. A kubectl already on the machine
+# (often the Kubernetes project's package, which conflicts with Debian's) is used as it is;
+# Debian's kubernetes-client is installed only where there is none.
+if ! command -v kubectl >/dev/null 2>&1; then
+  packages+=(kubernetes-client)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
