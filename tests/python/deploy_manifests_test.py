@@ -3,7 +3,8 @@ the rendered objects hang together: probes point at ports the containers expose,
 is the overlay's, every referenced ConfigMap/Secret/Service/PVC is in the render, the flags the
 manifests pass are flags the daemons have, and the job ConfigMap is a valid job.
 
-Needs kubectl and yamllint (scripts/install-deps.sh provides both) and the built binaries
+Needs kubectl and yamllint (scripts/install-deps.sh provides both), PyYAML (in .venv with
+transformers) and the built binaries
 ($STAR_BIN_DIR). A missing tool skips the tests that need it, naming it.
 """
 
