@@ -4,8 +4,8 @@ is the overlay's, every referenced ConfigMap/Secret/Service/PVC is in the render
 manifests pass are flags the daemons have, and the job ConfigMap is a valid job.
 
 Needs kubectl and yamllint (scripts/install-deps.sh provides both), PyYAML (in .venv with
-transformers) and the built binaries
-($STAR_BIN_DIR). A missing tool skips the tests that need it, naming it.
+transformers) and the built binaries ($STAR_BIN_DIR). A missing tool skips the tests that need
+it, naming it.
 """
 
 import json
