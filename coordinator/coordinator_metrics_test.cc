@@ -5,6 +5,7 @@
 #include "coordinator/job_manager.h"
 #include "gtest/gtest.h"
 #include "tasks/addition_task.h"
+#include "tests/test_environment.h"
 
 namespace star {
 namespace {
@@ -28,7 +29,7 @@ class CoordinatorMetricsTest : public ::testing::Test {
   CoordinatorMetricsTest()
       : metrics_(&registry_),
         coordinator_(Options(&metrics_)),
-        jobs_(&coordinator_, ::testing::TempDir() + "/coordinator-metrics-test") {
+        jobs_(&coordinator_, state_.path()) {
     metrics_.CollectFrom(&coordinator_, &jobs_);
   }
 
@@ -74,6 +75,7 @@ class CoordinatorMetricsTest : public ::testing::Test {
     return done.ok();
   }
 
+  testing::TempDir state_;  // the jobs' directories
   metrics::MetricRegistry registry_;
   CoordinatorMetrics metrics_;
   Coordinator coordinator_;
@@ -132,7 +134,8 @@ TEST(CoordinatorMetricsStateTest, ScrapeCopiesQueueExpiryAndRoundState) {
   // Leases that run out at once.
   options.lease_timeout = absl::ZeroDuration();
   Coordinator coordinator(options);
-  JobManager jobs(&coordinator, ::testing::TempDir());
+  testing::TempDir state;
+  JobManager jobs(&coordinator, state.path());
   metrics.CollectFrom(&coordinator, &jobs);
 
   for (const char* id : {"a", "b"}) {
