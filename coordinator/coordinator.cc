@@ -93,7 +93,8 @@ absl::StatusOr<star::v1::RenewLeaseResponse> Coordinator::RenewLease(
 
 absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResult(
     const star::v1::SubmitShardResultRequest& request) {
-  absl::StatusOr<star::v1::SubmitShardResultResponse> response = SubmitShardResultUncounted(request);
+  absl::StatusOr<star::v1::SubmitShardResultResponse> response =
+      SubmitShardResultUncounted(request);
   if (options_.metrics != nullptr) {
     options_.metrics->RecordShardResult(!response.ok()          ? "refused"
                                         : response->duplicate() ? "duplicate"

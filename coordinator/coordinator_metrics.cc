@@ -137,7 +137,8 @@ void CoordinatorMetrics::RecordShardResult(const std::string& outcome) {
 }
 
 void CoordinatorMetrics::RecordQuestionsAttempted(star::v1::ShardKind kind, int64_t questions) {
-  questions_attempted_total_.WithLabels({KindLabel(kind)}).Increment(static_cast<double>(questions));
+  questions_attempted_total_.WithLabels({KindLabel(kind)})
+      .Increment(static_cast<double>(questions));
 }
 
 void CoordinatorMetrics::RecordVerifiedSample(star::v1::ShardKind kind, bool rationalized,
@@ -171,7 +172,8 @@ void CoordinatorMetrics::Collect(Coordinator& coordinator, const JobManager& job
     rounds_ended_.WithLabels({"succeeded"})
         .Increment(static_cast<double>(rounds.succeeded - succeeded_seen_));
     succeeded_seen_ = std::max(succeeded_seen_, rounds.succeeded);
-    rounds_ended_.WithLabels({"failed"}).Increment(static_cast<double>(rounds.failed - failed_seen_));
+    rounds_ended_.WithLabels({"failed"})
+        .Increment(static_cast<double>(rounds.failed - failed_seen_));
     failed_seen_ = std::max(failed_seen_, rounds.failed);
   }
 

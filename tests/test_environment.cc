@@ -83,7 +83,8 @@ absl::StatusOr<int> WaitForPortFile(const std::string& path, ChildProcess& proce
                                               " before writing ", path, ": ", ReadFile(log_path)));
     }
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat("no port in ", path, ": ", ReadFile(log_path)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no port in ", path, ": ", ReadFile(log_path)));
     }
     absl::SleepFor(pause);
     pause = std::min(pause * 2, absl::Milliseconds(100));
@@ -146,7 +147,8 @@ absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
 
 std::string FindOnPath(const std::string& program) {
   const char* path = std::getenv("PATH");
-  std::vector<std::string> dirs = absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
+  std::vector<std::string> dirs =
+      absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
   for (const std::string& dir : dirs) {
     std::string candidate = absl::StrCat(dir, "/", program);
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;

@@ -44,7 +44,8 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
 void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& assignment,
               int listener_fd, TrainerMetrics& metrics) {
   absl::Time start = absl::Now();
-  metrics.RoundStarted(static_cast<int>(assignment.rank()), static_cast<int>(assignment.world_size()));
+  metrics.RoundStarted(static_cast<int>(assignment.rank()),
+                       static_cast<int>(assignment.world_size()));
   STAR_LOG(INFO) << "round " << assignment.round_id() << ": rank " << assignment.rank() << " of "
                  << assignment.world_size() << ", " << assignment.steps() << " steps, master "
                  << assignment.master_addr() << ":" << assignment.master_port();

@@ -62,7 +62,9 @@ void TrainerMetrics::RoundStarted(int rank, int world_size) {
 
 void TrainerMetrics::RecordStep(const StepStats& step) {
   loss_.Get().Set(step.loss);
-  if (step.seconds > 0) tokens_per_second_.Get().Set(static_cast<double>(step.tokens) / step.seconds);
+  if (step.seconds > 0) {
+    tokens_per_second_.Get().Set(static_cast<double>(step.tokens) / step.seconds);
+  }
   steps_.Get().Increment();
   tokens_.Get().Increment(static_cast<double>(step.tokens));
   step_duration_.Get().Observe(step.seconds);

@@ -84,7 +84,9 @@ void WorkerMetrics::RecordGeneration(star::v1::ShardKind kind, absl::Duration to
 void WorkerMetrics::RecordShard(star::v1::ShardKind kind, const std::string& outcome,
                                 absl::Duration took) {
   shards_.WithLabels({Kind(kind), outcome}).Increment();
-  if (outcome != "failed") shard_duration_.WithLabels({Kind(kind)}).Observe(absl::ToDoubleSeconds(took));
+  if (outcome != "failed") {
+    shard_duration_.WithLabels({Kind(kind)}).Observe(absl::ToDoubleSeconds(took));
+  }
 }
 
 void WorkerMetrics::RecordVerdicts(star::v1::ShardKind kind, uint64_t accepted, uint64_t rejected) {
