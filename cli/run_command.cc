@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/local_cluster.h"
@@ -38,13 +39,29 @@ const char* PhaseName(star::v1::Phase phase) {
   }
 }
 
-double Overall(const star::v1::IterationResult& r) {
+// Accuracy over the buckets the job trains on (for addition: operand lengths min..max_digits);
+// longer held-out lengths measure generalisation and are reported on their own.
+bool Trained(const star::v1::JobSpec& spec, const std::string& bucket) {
+  int digits = 0;
+  if (!absl::SimpleAtoi(bucket, &digits)) return true;
+  const auto& a = spec.task().addition();
+  return digits >= static_cast<int>(a.min_digits()) && digits <= static_cast<int>(a.max_digits());
+}
+
+double Overall(const star::v1::JobSpec& spec, const star::v1::IterationResult& r) {
   uint32_t c = 0, t = 0;
   for (const auto& b : r.accuracy()) {
+    if (!Trained(spec, b.bucket())) continue;
     c += b.correct();
     t += b.total();
   }
   return t ? 100.0 * c / t : 0;
+}
+
+std::string TrainedRange(const star::v1::JobSpec& spec) {
+  const auto& a = spec.task().addition();
+  return a.min_digits() == a.max_digits() ? absl::StrCat(a.min_digits(), "d")
+                                          : absl::StrCat(a.min_digits(), "-", a.max_digits(), "d");
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -55,24 +72,110 @@ bool WriteFile(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-std::string FormatResultsTable(const star::v1::JobStatus& status) {
-  std::set<std::string> buckets;
-  for (const auto& r : status.results()) {
-    for (const auto& b : r.accuracy()) buckets.insert(b.bucket());
+std::string FormatProgressLine(const star::v1::JobStatus& status) {
+  std::string line = absl::StrFormat("iteration %d/%d  %-9s", status.iteration(),
+                                     status.spec().iterations(), PhaseName(status.phase()));
+  switch (status.phase()) {
+    case star::v1::PHASE_SEED:
+    case star::v1::PHASE_TRAIN:
+      absl::StrAppend(&line, absl::StrFormat(" step %d/%d  loss %.4f  %.0f tokens/s",
+                                             status.train_step(), status.train_steps(),
+                                             status.train_loss(), status.train_tokens_per_second()));
+      break;
+    case star::v1::PHASE_GENERATE:
+    case star::v1::PHASE_RATIONALIZE:
+    case star::v1::PHASE_EVALUATE:
+      absl::StrAppend(&line, absl::StrFormat(" shards %d/%d  %.0f tokens/s", status.shards_done(),
+                                             status.shards_total(),
+                                             status.generate_tokens_per_second()));
+      break;
+    default:
+      absl::StrAppend(&line, " ", star::v1::JobState_Name(status.state()));
   }
-  std::string out = absl::StrFormat("%-5s %8s %8s %8s %6s %8s %8s", "iter", "direct", "ration.",
+  if (!status.results().empty()) {
+    const auto& r = status.results(status.results_size() - 1);
+    absl::StrAppend(&line, absl::StrFormat("  | iteration %d: %.1f%% on %s", r.iteration(),
+                                           Overall(status.spec(), r), TrainedRange(status.spec())));
+  }
+  return line;
+}
+
+absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const std::string& job_id) {
+  grpc::ClientContext context;
+  star::v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  auto reader = stub.WatchJob(&context, request);
+  star::v1::JobStatus status, last;
+  // Ctrl-C stops following.
+  std::atomic<bool> finished = false;
+  std::thread signals([&] {
+    while (!finished.load()) {
+      if (WaitForShutdownSignal(absl::Milliseconds(500)) != 0) {
+        context.TryCancel();
+        return;
+      }
+    }
+  });
+  // A line on every change of phase or shard count, otherwise at most one every 2 seconds.
+  std::string previous_key;
+  absl::Time previous_time = absl::InfinitePast();
+  while (reader->Read(&status)) {
+    last = status;
+    const std::string key = absl::StrCat(status.iteration(), "/", status.phase(), "/",
+                                         status.shards_done(), "/", status.results_size(), "/",
+                                         status.state());
+    if (key != previous_key || absl::Now() - previous_time >= absl::Seconds(2)) {
+      const bool ended = status.state() == star::v1::JOB_STATE_SUCCEEDED ||
+                         status.state() == star::v1::JOB_STATE_FAILED ||
+                         status.state() == star::v1::JOB_STATE_CANCELLED;
+      if (!ended || key != previous_key) {
+        std::printf("%s\n", FormatProgressLine(status).c_str());
+        std::fflush(stdout);
+      }
+      previous_key = key;
+      previous_time = absl::Now();
+    }
+  }
+  grpc::Status rpc = reader->Finish();
+  finished = true;
+  signals.join();
+  const bool ended = last.state() == star::v1::JOB_STATE_SUCCEEDED ||
+                     last.state() == star::v1::JOB_STATE_FAILED ||
+                     last.state() == star::v1::JOB_STATE_CANCELLED;
+  if (!ended) {
+    return absl::UnavailableError(absl::StrCat("stopped following job ", job_id, " before it ended: ",
+                                               FromGrpcStatus(rpc).ToString()));
+  }
+  return last;
+}
+
+std::string FormatResultsTable(const star::v1::JobStatus& status) {
+  std::set<std::pair<int, std::string>> buckets;  // numeric order
+  for (const auto& r : status.results()) {
+    for (const auto& b : r.accuracy()) {
+      int n = 0;
+      buckets.insert({absl::SimpleAtoi(b.bucket(), &n) ? n : 0, b.bucket()});
+    }
+  }
+  std::string out = absl::StrFormat("%-5s %7s %7s %6s %7s %7s %7s", "iter", "direct", "ration.",
                                     "steps", "loss", "gen s", "train s");
-  for (const std::string& b : buckets) absl::StrAppend(&out, absl::StrFormat(" %6s", b + "d"));
-  absl::StrAppend(&out, absl::StrFormat(" %7s\n", "all"));
+  for (const auto& [n, b] : buckets) absl::StrAppend(&out, absl::StrFormat(" %6s", b + "d"));
+  absl::StrAppend(&out, absl::StrFormat(" %7s\n", TrainedRange(status.spec())));
   for (const auto& r : status.results()) {
     std::map<std::string, double> acc;
     for (const auto& b : r.accuracy()) acc[b.bucket()] = b.total() ? 100.0 * b.correct() / b.total() : 0;
-    absl::StrAppend(&out, absl::StrFormat("%-5d %8d %8d %8d %6.3f %8.1f %8.1f", r.iteration(),
+    absl::StrAppend(&out, absl::StrFormat("%-5d %7d %7d %6d %7.4f %7.1f %7.1f", r.iteration(),
                                           r.accepted_direct(), r.accepted_rationalized(),
                                           r.train_steps(), r.train_loss(), r.generate_seconds(),
                                           r.train_seconds()));
-    for (const std::string& b : buckets) absl::StrAppend(&out, absl::StrFormat(" %5.1f%%", acc[b]));
-    absl::StrAppend(&out, absl::StrFormat(" %6.1f%%\n", Overall(r)));
+    for (const auto& [n, b] : buckets) absl::StrAppend(&out, absl::StrFormat(" %5.1f%%", acc[b]));
+    absl::StrAppend(&out, absl::StrFormat(" %6.1f%%\n", Overall(status.spec(), r)));
+  }
+  if (!status.results().empty()) {
+    const auto& r = status.results(status.results_size() - 1);
+    absl::StrAppend(&out, absl::StrFormat("final overall accuracy (iteration %d, %s held-out): %.1f%%\n",
+                                          r.iteration(), TrainedRange(status.spec()),
+                                          Overall(status.spec(), r)));
   }
   return out;
 }
@@ -150,6 +253,76 @@ std::string FormatAccuracySvg(const star::v1::JobStatus& status) {
   return svg;
 }
 
+bool WriteResults(const star::v1::JobStatus& status, const std::string& dir) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions json_options;
+  json_options.add_whitespace = true;
+  (void)google::protobuf::util::MessageToJsonString(status, &json, json_options);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const bool written = WriteFile(dir + "/results.csv", FormatResultsCsv(status)) &&
+                       WriteFile(dir + "/results.json", json) &&
+                       WriteFile(dir + "/accuracy.svg", FormatAccuracySvg(status));
+  if (written) {
+    std::printf("wrote %s/results.csv, results.json, accuracy.svg\n", dir.c_str());
+  } else {
+    std::fprintf(stderr, "cannot write results into %s\n", dir.c_str());
+  }
+  return written;
+}
+
+int RunWatch(int argc, char** argv) {
+  std::string coordinator = "127.0.0.1:50051";
+  std::string job_id;
+  std::string results_dir;
+  FlagParser flags("star watch",
+                   "Follows a job on a running coordinator: a progress line per phase (shards, "
+                   "tokens/s, loss), then the per-iteration table once it ends.");
+  flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
+  flags.AddString("job", &job_id, "job id (default: the coordinator's most recent job)");
+  flags.AddString("results-dir", &results_dir,
+                  "also write results.csv, results.json and accuracy.svg here at the end");
+  flags.ParseOrExit(argc, argv, 2);
+  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator));
+  if (job_id.empty()) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    star::v1::ListJobsResponse jobs;
+    grpc::Status rpc = stub->ListJobs(&context, star::v1::ListJobsRequest(), &jobs);
+    if (!rpc.ok()) {
+      std::fprintf(stderr, "star watch: %s: %s\n", coordinator.c_str(),
+                   FromGrpcStatus(rpc).ToString().c_str());
+      return 1;
+    }
+    int64_t newest = -1;
+    for (const auto& j : jobs.jobs()) {
+      if (j.created_unix_ms() > newest) {
+        newest = j.created_unix_ms();
+        job_id = j.job_id();
+      }
+    }
+    if (job_id.empty()) {
+      std::fprintf(stderr, "star watch: %s has no jobs\n", coordinator.c_str());
+      return 1;
+    }
+  }
+  std::printf("job %s on %s\n", job_id.c_str(), coordinator.c_str());
+  absl::StatusOr<star::v1::JobStatus> last = FollowJob(*stub, job_id);
+  if (!last.ok()) {
+    std::fprintf(stderr, "star watch: %s\n", last.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("\n%s", FormatResultsTable(*last).c_str());
+  if (!results_dir.empty() && !WriteResults(*last, results_dir)) return 1;
+  if (last->state() != star::v1::JOB_STATE_SUCCEEDED) {
+    std::fprintf(stderr, "star watch: job ended %s%s%s\n",
+                 star::v1::JobState_Name(last->state()).c_str(), last->error().empty() ? "" : ": ",
+                 last->error().c_str());
+    return 1;
+  }
+  return 0;
+}
+
 int RunRun(int argc, char** argv) {
   std::string job_path;
   LocalClusterOptions options;
@@ -194,54 +367,15 @@ int RunRun(int argc, char** argv) {
     }
   }
   std::printf("job %s submitted\n", submitted.job_id().c_str());
-  star::v1::JobStatus last;
-  {
-    grpc::ClientContext context;
-    star::v1::GetJobRequest request;
-    request.set_job_id(submitted.job_id());
-    auto reader = stub->WatchJob(&context, request);
-    star::v1::JobStatus status;
-    std::string previous_line;
-    // Ctrl-C stops watching; the cluster is then stopped (and the job with it).
-    std::atomic<bool> finished = false;
-    std::thread signals([&] {
-      while (!finished.load()) {
-        if (WaitForShutdownSignal(absl::Milliseconds(500)) != 0) {
-          context.TryCancel();
-          return;
-        }
-      }
-    });
-    while (reader->Read(&status)) {
-      last = status;
-      std::string line = absl::StrFormat("iteration %d/%d  %-9s shards %d/%d", status.iteration(),
-                                         status.spec().iterations(), PhaseName(status.phase()),
-                                         status.shards_done(), status.shards_total());
-      if (!status.results().empty()) {
-        const auto& r = status.results(status.results_size() - 1);
-        absl::StrAppend(&line, absl::StrFormat("  last: iteration %d accuracy %.1f%%", r.iteration(), Overall(r)));
-      }
-      if (line != previous_line) {
-        std::printf("%s\n", line.c_str());
-        std::fflush(stdout);
-        previous_line = line;
-      }
-    }
-    reader->Finish();
-    finished = true;
-    signals.join();
+  absl::StatusOr<star::v1::JobStatus> followed = FollowJob(*stub, submitted.job_id());
+  if (!followed.ok()) {
+    std::fprintf(stderr, "star run: %s\n", followed.status().ToString().c_str());
+    (void)(*cluster)->Stop(absl::Seconds(10));
+    return 1;
   }
+  const star::v1::JobStatus& last = *followed;
   std::printf("\n%s", FormatResultsTable(last).c_str());
-  std::string json;
-  google::protobuf::util::JsonPrintOptions json_options;
-  json_options.add_whitespace = true;
-  (void)google::protobuf::util::MessageToJsonString(last, &json, json_options);
-  bool written = WriteFile(options.state_dir + "/results.csv", FormatResultsCsv(last)) &&
-                 WriteFile(options.state_dir + "/results.json", json) &&
-                 WriteFile(options.state_dir + "/accuracy.svg", FormatAccuracySvg(last));
-  if (written) {
-    std::printf("wrote %s/results.csv, results.json, accuracy.svg\n", options.state_dir.c_str());
-  }
+  const bool written = WriteResults(last, options.state_dir);
   absl::Status stopped = (*cluster)->Stop(absl::Seconds(10));
   if (!stopped.ok()) std::fprintf(stderr, "star run: unclean stop: %s\n", std::string(stopped.message()).c_str());
   if (last.state() != star::v1::JOB_STATE_SUCCEEDED) {

@@ -7,12 +7,26 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "star/v1/job.pb.h"
+#include "star/v1/jobs.grpc.pb.h"
 
 namespace star {
 
 int RunRun(int argc, char** argv);
+// `star watch`: follows a job on a running coordinator to its end and prints its table.
+int RunWatch(int argc, char** argv);
+// Writes results.csv, results.json and accuracy.svg into `dir` (created); false on failure
+// (reported on stderr).
+bool WriteResults(const star::v1::JobStatus& status, const std::string& dir);
 
+// Follows a job (WatchJob) until it ends, printing a progress line on every change of phase or
+// shard count and at most every 2 seconds otherwise (Ctrl-C stops following). Returns the job's
+// final status; kUnavailable when the stream ended first (coordinator gone, Ctrl-C).
+absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const std::string& job_id);
+// One line: iteration, phase, shards done/total and tokens/s, or the round's step, loss and
+// tokens/s; the last measured overall accuracy.
+std::string FormatProgressLine(const star::v1::JobStatus& status);
 // The per-iteration table as text.
 std::string FormatResultsTable(const star::v1::JobStatus& status);
 // CSV: iteration, bucket, correct, total, accuracy, accepted_direct, accepted_rationalized, ...

@@ -30,7 +30,8 @@ constexpr char kUsage[] =
     "  run         run a STaR job (JOB.yaml) on this machine and report its results\n"
     "  submit      submit a STaR job (JOB.yaml) to a running coordinator, optionally follow it\n"
     "  up          start a local cluster (coordinator, workers, trainer ranks), show it healthy\n"
-    "  status      show a running coordinator's health and the workers and trainers it knows\n"
+    "  status      show a running coordinator's health, its workers and trainers, and its jobs\n"
+    "  watch       follow a job on a running coordinator to its end and print its table\n"
     "  init-model  write a randomly initialised model directory from a config and a tokenizer\n"
     "  generate    print a model directory's continuation of a prompt\n";
 
@@ -108,7 +109,8 @@ int RunUp(int argc, char** argv) {
 int RunStatus(int argc, char** argv) {
   std::string coordinator = "127.0.0.1:50051";
   FlagParser flags("star status",
-                   "Shows a coordinator's health and the workers and trainer ranks it knows.");
+                   "Shows a coordinator's health, the workers and trainer ranks it knows, and "
+                   "its jobs.");
   flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
   flags.ParseOrExit(argc, argv, 2);
   std::shared_ptr<grpc::Channel> channel = MakeChannel(coordinator);
@@ -129,6 +131,20 @@ int RunStatus(int argc, char** argv) {
     return 1;
   }
   PrintCluster(cluster);
+  grpc::ClientContext jobs_context;
+  jobs_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  star::v1::ListJobsResponse jobs;
+  rpc = stub->ListJobs(&jobs_context, star::v1::ListJobsRequest(), &jobs);
+  if (!rpc.ok()) {
+    std::fprintf(stderr, "star status: %s\n", FromGrpcStatus(rpc).ToString().c_str());
+    return 1;
+  }
+  std::printf("jobs: %d\n", jobs.jobs_size());
+  for (const star::v1::JobStatus& job : jobs.jobs()) {
+    std::printf("  %s %s: %s\n", job.job_id().c_str(), star::v1::JobState_Name(job.state()).c_str(),
+                FormatProgressLine(job).c_str());
+    if (!job.error().empty()) std::printf("    error: %s\n", job.error().c_str());
+  }
   return 0;
 }
 
@@ -151,6 +167,7 @@ int main(int argc, char** argv) {
   if (command == "submit") return star::RunSubmit(argc, argv);
   if (command == "up") return star::RunUp(argc, argv);
   if (command == "status") return star::RunStatus(argc, argv);
+  if (command == "watch") return star::RunWatch(argc, argv);
   if (command == "init-model") return star::RunInitModel(argc, argv);
   if (command == "generate") return star::RunGenerate(argc, argv);
   std::fprintf(stderr, "star: unknown command '%s' (see star --help)\n",

@@ -13,15 +13,6 @@
 #include "star/v1/jobs.grpc.pb.h"
 
 namespace star {
-namespace {
-
-bool Ended(const star::v1::JobStatus& status) {
-  return status.state() == star::v1::JOB_STATE_SUCCEEDED ||
-         status.state() == star::v1::JOB_STATE_FAILED ||
-         status.state() == star::v1::JOB_STATE_CANCELLED;
-}
-
-}  // namespace
 
 int RunSubmit(int argc, char** argv) {
   std::string job_path;
@@ -68,31 +59,12 @@ int RunSubmit(int argc, char** argv) {
   std::fflush(stdout);
   if (!watch) return 0;
 
-  grpc::ClientContext context;
-  star::v1::GetJobRequest get;
-  get.set_job_id(submitted.job_id());
-  auto reader = stub->WatchJob(&context, get);
-  star::v1::JobStatus status;
-  star::v1::JobStatus last;
-  std::string previous;
-  while (reader->Read(&status)) {
-    last = status;
-    std::string line = absl::StrFormat(
-        "iteration %d/%d  %-9s shards %d/%d  %s", status.iteration(), status.spec().iterations(),
-        star::v1::Phase_Name(status.phase()), status.shards_done(), status.shards_total(),
-        star::v1::JobState_Name(status.state()));
-    if (line != previous) {
-      std::printf("%s\n", line.c_str());
-      std::fflush(stdout);
-      previous = line;
-    }
-  }
-  grpc::Status finished = reader->Finish();
-  if (!Ended(last)) {
-    std::fprintf(stderr, "star submit: lost the job before it ended: %s\n",
-                 FromGrpcStatus(finished).ToString().c_str());
+  absl::StatusOr<star::v1::JobStatus> followed = FollowJob(*stub, submitted.job_id());
+  if (!followed.ok()) {
+    std::fprintf(stderr, "star submit: %s\n", followed.status().ToString().c_str());
     return 1;
   }
+  const star::v1::JobStatus& last = *followed;
   std::printf("\n%s", FormatResultsTable(last).c_str());
   if (last.state() != star::v1::JOB_STATE_SUCCEEDED) {
     std::fprintf(stderr, "star submit: job ended %s%s%s\n",

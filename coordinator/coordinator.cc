@@ -163,6 +163,7 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
   if (options_.metrics != nullptr) {
     options_.metrics->RecordQuestionsAttempted(shard->kind(), request.results_size());
   }
+  generated_tokens_ += std::min<uint64_t>(request.generated_tokens(), 1ULL << 32);
   std::vector<AcceptedRationale> accepted;
   std::vector<EvaluationOutcome> evaluations;
   for (const star::v1::QuestionResult& r : request.results()) {
@@ -234,6 +235,10 @@ absl::Status Coordinator::ReportRound(const star::v1::ReportRoundRequest& reques
     return absl::InvalidArgumentError("error is longer than 4096 bytes");
   }
   return rounds_.Report(request);
+}
+
+absl::Status Coordinator::ReportStep(const star::v1::ReportStepRequest& request) {
+  return rounds_.ReportStep(request);
 }
 
 star::v1::ClusterStatus Coordinator::GetCluster() const {

@@ -6,6 +6,7 @@
 //
 // Thread-safe: every handler may run concurrently with every other.
 
+#include <atomic>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -67,6 +68,7 @@ class Coordinator {
   absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundExamples(
       const star::v1::StreamExamplesRequest& request) const;
   absl::Status ReportRound(const star::v1::ReportRoundRequest& request);
+  absl::Status ReportStep(const star::v1::ReportStepRequest& request);
 
   // Jobs service.
   star::v1::ClusterStatus GetCluster() const;
@@ -77,6 +79,8 @@ class Coordinator {
   ShardQueue& shards() { return shards_; }
   const RationaleStore& rationales() const { return rationales_; }
   RoundScheduler& rounds() { return rounds_; }
+  // Tokens the workers say they generated for completed shards (for progress display only).
+  uint64_t generated_tokens() const { return generated_tokens_.load(); }
 
  private:
   absl::StatusOr<star::v1::LeaseShardResponse> LeaseShardUncounted(
@@ -89,6 +93,7 @@ class Coordinator {
   ShardQueue shards_;
   RationaleStore rationales_;
   RoundScheduler rounds_;
+  std::atomic<uint64_t> generated_tokens_ = 0;
 };
 
 }  // namespace star

@@ -60,6 +60,12 @@ grpc::Status TrainingGrpcService::StreamExamples(
   return grpc::Status::OK;
 }
 
+grpc::Status TrainingGrpcService::ReportStep(grpc::ServerContext*,
+                                             const star::v1::ReportStepRequest* request,
+                                             star::v1::ReportStepResponse*) {
+  return ToGrpcStatus(coordinator_->ReportStep(*request));
+}
+
 grpc::Status TrainingGrpcService::ReportRound(grpc::ServerContext*,
                                               const star::v1::ReportRoundRequest* request,
                                               star::v1::ReportRoundResponse*) {

@@ -44,6 +44,8 @@ class TrainingGrpcService final : public star::v1::Training::Service {
                               grpc::ServerWriter<star::v1::TrainingExample>* writer) override;
   grpc::Status ReportRound(grpc::ServerContext* context, const star::v1::ReportRoundRequest* request,
                            star::v1::ReportRoundResponse* response) override;
+  grpc::Status ReportStep(grpc::ServerContext* context, const star::v1::ReportStepRequest* request,
+                          star::v1::ReportStepResponse* response) override;
 
  private:
   Coordinator* coordinator_;

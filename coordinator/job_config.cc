@@ -197,6 +197,8 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
           "must be at most 1000000");
     check(a.seed_max_digits() <= a.max_digits(), "task.addition.seed_max_digits",
           "must be at most max_digits");
+    check(a.eval_max_digits() == 0 || (a.eval_max_digits() >= a.max_digits() && a.eval_max_digits() <= 18),
+          "task.addition.eval_max_digits", "must be 0 (= max_digits) or max_digits-18");
   }
   const auto& m = spec.model();
   check(!m.base_checkpoint().empty() || (!m.init_config().empty() && !m.init_tokenizer().empty()),

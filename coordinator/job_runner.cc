@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -34,6 +35,23 @@ constexpr uint64_t kSeedOffset = 200 * kIdsPerLength;
 
 }  // namespace
 
+absl::Status JobRunner::WriteKeptSet(uint32_t iteration, const std::vector<nlohmann::json>& kept) {
+  const std::string dir = absl::StrCat(options_.job_dir, "/iterations/", iteration);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(dir, ": ", ec.message()));
+  const std::string path = absl::StrCat(dir, "/train.jsonl");
+  const std::string temp = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    for (const nlohmann::json& line : kept) out << line.dump() << '\n';
+    if (!out.flush()) return absl::InternalError(absl::StrCat(temp, ": write failed"));
+  }
+  std::filesystem::rename(temp, path, ec);
+  if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
 uint32_t StepsForIteration(const star::v1::TrainingSpec& t, uint32_t iteration) {
   double n = static_cast<double>(iteration) - 1;
   double steps = t.initial_steps() * std::pow(1.0 + t.growth_percent() / 100.0, n) +
@@ -63,11 +81,12 @@ void JobRunner::Start() {
   thread_ = std::thread([this] {
     Mutate([](star::v1::JobStatus& s) { s.set_state(star::v1::JOB_STATE_RUNNING); });
     absl::Status result = RunJob();
+    const bool was_cancelled = cancelled();  // Mutate holds mu_
     Mutate([&](star::v1::JobStatus& s) {
       s.set_phase(star::v1::PHASE_DONE);
       if (result.ok()) {
         s.set_state(star::v1::JOB_STATE_SUCCEEDED);
-      } else if (cancelled()) {
+      } else if (was_cancelled) {
         s.set_state(star::v1::JOB_STATE_CANCELLED);
       } else {
         s.set_state(star::v1::JOB_STATE_FAILED);
@@ -150,11 +169,18 @@ absl::Status JobRunner::RunPass(star::v1::ShardKind kind, uint32_t iteration,
     s.set_shards_total(shards);
     s.set_shards_done(0);
   });
+  const absl::Time start = absl::Now();
+  const uint64_t tokens_before = coordinator_->generated_tokens();
   while (!queue.AllDone()) {
     if (cancelled()) return absl::CancelledError("cancelled");
     absl::SleepFor(absl::Milliseconds(200));
     uint32_t done = static_cast<uint32_t>(queue.Counts().done);
-    Mutate([&](star::v1::JobStatus& s) { s.set_shards_done(done); });
+    const double rate = static_cast<double>(coordinator_->generated_tokens() - tokens_before) /
+                        std::max(1e-3, absl::ToDoubleSeconds(absl::Now() - start));
+    Mutate([&](star::v1::JobStatus& s) {
+      s.set_shards_done(done);
+      s.set_generate_tokens_per_second(rate);
+    });
   }
   Mutate([&](star::v1::JobStatus& s) { s.set_shards_done(shards); });
   return absl::OkStatus();
@@ -182,10 +208,32 @@ absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std:
     const std::string round_id = a.round_id();  // `plan` is moved below
     if (absl::Status s = coordinator_->rounds().Submit(std::move(plan)); !s.ok()) return s;
     absl::Time deadline = absl::Now() + options_.round_timeout;
+    Mutate([&](star::v1::JobStatus& s) {
+      s.set_train_step(0);
+      s.set_train_steps(steps);
+      s.set_train_loss(0);
+      s.set_train_tokens_per_second(0);
+    });
     while (true) {
       if (cancelled()) return absl::CancelledError("cancelled");
       std::optional<RoundProgress> p = coordinator_->rounds().WaitForEnd(round_id, absl::Seconds(1));
       if (!p) return absl::InternalError(absl::StrCat("round ", round_id, " vanished"));
+      if (!p->steps.empty()) {
+        uint32_t step = 0;
+        double loss = 0, tokens_per_second = 0;
+        for (const auto& [rank, report] : p->steps) {
+          if (report.step() >= step) {
+            step = report.step();
+            loss = report.loss();
+          }
+          tokens_per_second += report.tokens_per_second();
+        }
+        Mutate([&](star::v1::JobStatus& s) {
+          s.set_train_step(step);
+          s.set_train_loss(loss);
+          s.set_train_tokens_per_second(tokens_per_second);
+        });
+      }
       if (p && p->state == RoundState::kSucceeded) return *p;
       if (p && p->state == RoundState::kFailed) {
         last = absl::UnavailableError(absl::StrCat("round ", round_id, ": ", p->error));
@@ -231,8 +279,9 @@ absl::Status JobRunner::RunJob() {
   std::filesystem::create_directories(models, ec);
   if (ec) return absl::InternalError(absl::StrCat(models, ": ", ec.message()));
 
-  // Held-out split: eval_questions_per_length per operand length.
-  for (uint32_t d = add.min_digits(); d <= add.max_digits(); ++d) {
+  // Held-out split: eval_questions_per_length per operand length, up to eval_max_digits.
+  const uint32_t eval_max = std::max(add.max_digits(), add.eval_max_digits());
+  for (uint32_t d = add.min_digits(); d <= eval_max; ++d) {
     for (const Question& q : AdditionTask::Generate(static_cast<int>(d), add.eval_questions_per_length(),
                                                     spec_.seed() * 31 + d + 1000,
                                                     kEvalOffset + d * kIdsPerLength)) {
@@ -313,6 +362,7 @@ absl::Status JobRunner::RunJob() {
     std::map<uint64_t, uint32_t> per_question;
     std::vector<star::v1::TrainingExample> examples;
     std::set<uint64_t> answered;
+    std::vector<nlohmann::json> kept_log;
     for (const AcceptedRationale& r : accepted) {
       if (spec_.filter().deduplicate() && !seen.insert({r.question_id, r.completion}).second) continue;
       if (spec_.filter().max_kept_per_question() > 0 &&
@@ -326,6 +376,10 @@ absl::Status JobRunner::RunJob() {
         result.set_accepted_direct(result.accepted_direct() + 1);
       }
       answered.insert(r.question_id);
+      kept_log.push_back({{"question_id", r.question_id},
+                          {"rationalized", r.rationalized},
+                          {"prompt", r.prompt},
+                          {"completion", r.completion}});
       star::v1::TrainingExample e;
       e.set_example_id(examples.size());
       e.set_prompt(r.prompt);
@@ -333,6 +387,7 @@ absl::Status JobRunner::RunJob() {
       examples.push_back(std::move(e));
     }
     result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
+    if (absl::Status s = WriteKeptSet(n, kept_log); !s.ok()) return s;
     const uint32_t world = std::max<uint32_t>(1, spec_.training().world_size());
     std::string current = absl::StrCat(models, "/m", n);
     std::string current_id = absl::StrCat("m", n);

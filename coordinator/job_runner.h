@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/coordinator.h"
+#include "nlohmann/json.hpp"
 #include "star/v1/job.pb.h"
 #include "star/v1/training.pb.h"
 
@@ -74,6 +75,9 @@ class JobRunner {
   absl::StatusOr<RoundProgress> RunRound(uint32_t iteration, const std::string& base,
                                          const std::string& output, uint32_t steps,
                                          std::vector<star::v1::TrainingExample> examples);
+  // Writes iteration's kept set (what the round trains on, with each line's question and origin)
+  // to job_dir/iterations/N/train.jsonl, atomically.
+  absl::Status WriteKeptSet(uint32_t iteration, const std::vector<nlohmann::json>& kept);
   absl::Status Evaluate(uint32_t iteration, const std::string& checkpoint_id,
                         const std::string& checkpoint, star::v1::IterationResult& result);
   bool cancelled() const;

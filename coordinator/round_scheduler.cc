@@ -1,6 +1,7 @@
 #include "coordinator/round_scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_format.h"
 
@@ -78,6 +79,28 @@ absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundScheduler::Examples(
   const auto& all = it->second.plan.examples;
   for (size_t i = rank; i < all.size(); i += world) out.push_back(all[i]);
   return out;
+}
+
+absl::Status RoundScheduler::ReportStep(const star::v1::ReportStepRequest& report) {
+  absl::MutexLock lock(&mu_);
+  auto it = rounds_.find(report.round_id());
+  if (it == rounds_.end()) {
+    return absl::NotFoundError(absl::StrFormat("round_id '%s' is unknown", report.round_id()));
+  }
+  Round& round = it->second;
+  const uint32_t world = round.plan.assignment.world_size();
+  if (report.rank() >= world) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("rank %d is not in a world of %d", report.rank(), world));
+  }
+  if (report.step() > round.plan.assignment.steps() || !std::isfinite(report.loss()) ||
+      !std::isfinite(report.tokens_per_second()) || report.tokens_per_second() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("step %d, loss %g, tokens_per_second %g out of range", report.step(),
+                        report.loss(), report.tokens_per_second()));
+  }
+  round.progress.steps[report.rank()] = report;
+  return absl::OkStatus();
 }
 
 absl::Status RoundScheduler::Report(const star::v1::ReportRoundRequest& report) {

@@ -34,6 +34,8 @@ struct RoundProgress {
   RoundState state = RoundState::kForming;
   std::vector<star::v1::ReportRoundRequest> reports;  // one per rank that reported
   std::string error;                                  // first failure
+  // The latest step report of each rank that sent one (by rank).
+  std::map<uint32_t, star::v1::ReportStepRequest> steps;
 };
 
 // How many rounds are in each state, over every round submitted so far.
@@ -63,6 +65,10 @@ class RoundScheduler {
   // Records a rank's report. kNotFound for an unknown round; kInvalidArgument for a rank outside
   // it. A second report of a rank is ignored.
   absl::Status Report(const star::v1::ReportRoundRequest& report);
+
+  // Records a rank's progress during the round. kNotFound for an unknown round;
+  // kInvalidArgument for a rank outside it.
+  absl::Status ReportStep(const star::v1::ReportStepRequest& report);
 
   std::optional<RoundProgress> Progress(const std::string& round_id) const;
 

@@ -69,9 +69,29 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
     }
   }
   int64_t last_logged = 0;
+  // Progress for the coordinator every two seconds: tokens/s over that window.
+  absl::Time window_start = absl::Now();
+  int64_t window_tokens = 0;
   star::v1::ReportRoundRequest report = RunAssignedRound(
       assignment, examples, listener_fd, [&](const StepStats& step) {
         metrics.RecordStep(step);
+        window_tokens += step.tokens;
+        const absl::Duration window = absl::Now() - window_start;
+        if (window >= absl::Seconds(2) || step.step == assignment.steps()) {
+          star::v1::ReportStepRequest progress;
+          progress.set_round_id(assignment.round_id());
+          progress.set_rank(assignment.rank());
+          progress.set_step(static_cast<uint32_t>(step.step));
+          progress.set_loss(step.loss);
+          progress.set_tokens_per_second(window_tokens / absl::ToDoubleSeconds(window));
+          star::v1::ReportStepResponse ignored;
+          grpc::ClientContext context;
+          context.set_deadline(DeadlineIn(absl::Seconds(1)));
+          // Best effort: progress is for display, a lost report changes nothing.
+          (void)stub->ReportStep(&context, progress, &ignored);
+          window_start = absl::Now();
+          window_tokens = 0;
+        }
         if (step.step == assignment.steps() || step.step - last_logged >= 25) {
           STAR_LOG(INFO) << "round " << assignment.round_id() << ": step " << step.step << "/"
                          << assignment.steps() << " loss " << step.loss;

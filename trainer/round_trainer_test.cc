@@ -123,6 +123,54 @@ TEST_F(RoundTrainerTest, TwoGlooRanksTrainTogether) {
   EXPECT_TRUE(LlamaModel::Load((dir_ / "out2").string()).ok());
 }
 
+// Data parallelism must not change the optimisation: with every example in every global batch
+// (global batch = example count, all of one length), one rank and two ranks compute the same
+// averaged gradient at every step, so their loss curves agree up to float summation order.
+TEST_F(RoundTrainerTest, TwoRanksFollowTheLossCurveOfOneRankWithTheSameGlobalBatch) {
+  std::vector<double> single;
+  {
+    std::unique_ptr<Collective> collective = SingleRank();
+    ASSERT_TRUE(RunTrainingRound(Options("out1"), examples_, *collective,
+                                 [&](int64_t, double loss) { single.push_back(loss); })
+                    .ok());
+  }
+  absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
+  ASSERT_TRUE(listener.ok());
+  const int port = listener->port();
+  const int fd = listener->Release();
+  std::vector<std::vector<double>> losses(2);
+  std::vector<absl::Status> statuses(2);
+  std::vector<std::thread> ranks;
+  for (int rank = 0; rank < 2; ++rank) {
+    ranks.emplace_back([&, rank] {
+      CollectiveOptions options;
+      options.world_size = 2;
+      options.rank = rank;
+      options.master_port = port;
+      options.master_listen_fd = rank == 0 ? fd : -1;
+      auto collective = Collective::Create(options);
+      if (!collective.ok()) {
+        statuses[rank] = collective.status();
+        return;
+      }
+      std::vector<PromptCompletion> mine = {examples_[rank], examples_[rank + 2]};
+      statuses[rank] = RunTrainingRound(Options("out2"), mine, **collective,
+                                        [&](int64_t, double loss) { losses[rank].push_back(loss); })
+                           .status();
+    });
+  }
+  for (auto& t : ranks) t.join();
+  ASSERT_TRUE(statuses[0].ok()) << statuses[0];
+  ASSERT_TRUE(statuses[1].ok()) << statuses[1];
+  ASSERT_EQ(single.size(), losses[0].size());
+  for (size_t step = 0; step < single.size(); ++step) {
+    EXPECT_NEAR(losses[0][step], single[step], 1e-4 * std::max(1.0, single[step]))
+        << "step " << step + 1;
+  }
+  // And the curve is a real one: training moved the loss.
+  EXPECT_LT(single.back(), single.front() / 4);
+}
+
 TEST_F(RoundTrainerTest, NoStepsNoExamplesOrNoBaseAreRejected) {
   std::unique_ptr<Collective> collective = SingleRank();
   RoundOptions options = Options("bad");
