@@ -39,7 +39,9 @@ CoordinatorMetrics::CoordinatorMetrics(MetricRegistry* registry)
           "star_coordinator_lease_shard_duration_seconds",
           "Time the coordinator spent in LeaseShard (a long-poll: an empty outcome waited up to "
           "the poll time), by outcome.",
-          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+          // Up to 120 s: beyond the longest long-poll wait (30 s), so that a full wait lands in a
+          // bucket of its own rather than in +Inf.
+          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
           {"outcome"})),
       shard_results_(registry->AddCounter(
           "star_coordinator_shard_results_total",

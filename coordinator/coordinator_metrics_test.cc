@@ -1,5 +1,6 @@
 #include "coordinator/coordinator_metrics.h"
 
+#include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/job_config.h"
 #include "coordinator/job_manager.h"
@@ -115,6 +116,13 @@ TEST_F(CoordinatorMetricsTest, HandlersCountLeasesResultsAndVerifiedSamples) {
   EXPECT_EQ(Sample(page, "star_coordinator_lease_shard_duration_seconds_count{outcome=\"leased\"}"), "1");
   EXPECT_EQ(Sample(page, "star_coordinator_lease_shard_duration_seconds_count{outcome=\"empty\"}"), "1");
   EXPECT_EQ(Sample(page, "star_coordinator_lease_shard_duration_seconds_count{outcome=\"error\"}"), "1");
+  // Buckets beyond the longest long-poll wait (30 s), in positional notation.
+  for (const char* le : {"0.001", "0.0025", "30", "60", "120", "+Inf"}) {
+    EXPECT_EQ(Sample(page, absl::StrCat("star_coordinator_lease_shard_duration_seconds_bucket{"
+                                        "outcome=\"empty\",le=\"", le, "\"}")),
+              "1")
+        << le;
+  }
   EXPECT_EQ(Sample(page, "star_coordinator_shard_results_total{outcome=\"completed\"}"), "1");
   EXPECT_EQ(Sample(page, "star_coordinator_shard_results_total{outcome=\"refused\"}"), "1");
   EXPECT_EQ(Sample(page, "star_coordinator_shard_results_total{outcome=\"duplicate\"}"), "0");

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <string_view>
 
 namespace star::metrics {
 namespace {
@@ -72,6 +73,23 @@ std::string FormatSampleValue(double value) {
   // Shortest round-trip form; 32 bytes hold any double's.
   char buffer[32];
   std::to_chars_result result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string FormatBucketBound(double value) {
+  if (!std::isfinite(value)) return FormatSampleValue(value);
+  // The shortest round-trip digits in scientific form ("5e-04", "1.2e+02") give the exponent.
+  char buffer[64];
+  std::to_chars_result result =
+      std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific);
+  std::string_view scientific(buffer, result.ptr - buffer);
+  const char* e = scientific.data() + scientific.find('e') + 1;
+  if (*e == '+') ++e;  // from_chars reads "-4" but not "+2"
+  int exponent = 0;
+  std::from_chars(e, result.ptr, exponent);
+  if (exponent < -4 || exponent >= 6) return std::string(scientific);
+  // Positional, with the same digits: fixed notation's shortest round-trip form.
+  result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
   return std::string(buffer, result.ptr);
 }
 

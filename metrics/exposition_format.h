@@ -30,6 +30,13 @@ std::string EscapeHelp(std::string_view help);
 // "1e+21"), or "+Inf", "-Inf", "NaN".
 std::string FormatSampleValue(double value);
 
+// A histogram bucket's upper bound as its `le` label value, as the Go client library writes it
+// (strconv.FormatFloat(v, 'g', -1, 64)): the shortest digits that read back as the same
+// double, in positional notation unless the decimal exponent is below -4 or at least 6
+// ("0.0005", "0.25", "120", "100000", "1e+06", "1e-05"); "+Inf", "-Inf", "NaN" as above.
+// Label values are compared as text, so one bound must always be spelled the same way.
+std::string FormatBucketBound(double value);
+
 }  // namespace star::metrics
 
 #endif  // STAR_METRICS_EXPOSITION_FORMAT_H_

@@ -55,5 +55,35 @@ TEST(ExpositionFormatTest, ValuesAreShortestRoundTripTextAndSpecialValuesAreName
   EXPECT_EQ(FormatSampleValue(std::nan("")), "NaN");
 }
 
+TEST(ExpositionFormatTest, BucketBoundsArePositionalBetweenTenToTheMinusFourAndAMillion) {
+  // As Go's strconv.FormatFloat(v, 'g', -1, 64), which the Go client library uses for "le".
+  EXPECT_EQ(FormatBucketBound(0.0005), "0.0005");
+  EXPECT_EQ(FormatBucketBound(0.0001), "0.0001");
+  EXPECT_EQ(FormatBucketBound(0.00025), "0.00025");
+  EXPECT_EQ(FormatBucketBound(0.001), "0.001");
+  EXPECT_EQ(FormatBucketBound(0.0025), "0.0025");
+  EXPECT_EQ(FormatBucketBound(0.1), "0.1");
+  EXPECT_EQ(FormatBucketBound(1.0 / 3), "0.3333333333333333");
+  EXPECT_EQ(FormatBucketBound(0), "0");
+  EXPECT_EQ(FormatBucketBound(1), "1");
+  EXPECT_EQ(FormatBucketBound(2.5), "2.5");
+  EXPECT_EQ(FormatBucketBound(30), "30");
+  EXPECT_EQ(FormatBucketBound(60), "60");
+  EXPECT_EQ(FormatBucketBound(120), "120");
+  EXPECT_EQ(FormatBucketBound(3600), "3600");
+  EXPECT_EQ(FormatBucketBound(100000), "100000");
+  EXPECT_EQ(FormatBucketBound(-0.5), "-0.5");
+  // Outside that range the exponent form, as short as before.
+  EXPECT_EQ(FormatBucketBound(0.00001), "1e-05");
+  EXPECT_EQ(FormatBucketBound(0.000025), "2.5e-05");
+  EXPECT_EQ(FormatBucketBound(1e6), "1e+06");
+  EXPECT_EQ(FormatBucketBound(1.5e7), "1.5e+07");
+  EXPECT_EQ(FormatBucketBound(std::numeric_limits<double>::infinity()), "+Inf");
+  // Every form reads back as the same double.
+  for (double v : {0.0005, 1.0 / 3, 0.1 + 0.2, 123.456, 1e-7, 9.999e5, 4e21}) {
+    EXPECT_EQ(std::stod(FormatBucketBound(v)), v) << FormatBucketBound(v);
+  }
+}
+
 }  // namespace
 }  // namespace star::metrics

@@ -129,7 +129,7 @@ void Family<Histogram>::RenderSeries(std::string* out) const {
   for (const auto& [values, histogram] : series_) {
     Histogram::Snapshot s = histogram->Read();
     for (size_t i = 0; i <= s.upper_bounds.size(); ++i) {
-      std::string le = i < s.upper_bounds.size() ? FormatSampleValue(s.upper_bounds[i]) : "+Inf";
+      std::string le = i < s.upper_bounds.size() ? FormatBucketBound(s.upper_bounds[i]) : "+Inf";
       absl::StrAppend(out, name(), "_bucket", LabelText(values, absl::StrCat("le=\"", le, "\"")),
                       " ", s.cumulative[i], "\n");
     }

@@ -32,6 +32,9 @@ TEST(TrainerMetricsTest, StepsSetLossAndThroughputAndFillTheHistograms) {
   EXPECT_EQ(Sample(page, "star_trainer_step_duration_seconds_sum"), "0.75");
   EXPECT_EQ(Sample(page, "star_trainer_allreduce_duration_seconds_sum"), "0.1875");
   EXPECT_EQ(Sample(page, "star_trainer_allreduce_duration_seconds_count"), "2");
+  // The smallest all-reduce bucket, 0.5 ms, reads "0.0005" (not "5e-04").
+  EXPECT_EQ(Sample(page, "star_trainer_allreduce_duration_seconds_bucket{le=\"0.0005\"}"), "0");
+  EXPECT_EQ(Sample(page, "star_trainer_allreduce_duration_seconds_bucket{le=\"0.128\"}"), "2");
   EXPECT_EQ(Sample(page, "star_trainer_join_requests_total{outcome=\"assigned\"}"), "1");
   metrics.RoundEnded(false, absl::Seconds(3));
   page = registry.Render();
