@@ -1,6 +1,7 @@
 #include "tests/daemon_trio.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "grpcpp/grpcpp.h"
 #include "service/health_client.h"
 #include "star/v1/jobs.grpc.pb.h"
@@ -13,7 +14,26 @@ std::vector<std::string> MetricsFlags(const TempDir& dir, const std::string& nam
           dir.File(name + ".metrics-port")};
 }
 
+// Model paths are filled in with the source tree.
+constexpr char kTinyJob[] = R"(name: scrape
+task:
+  addition: {min_digits: 1, max_digits: 2, train_questions: 8, eval_questions_per_length: 4,
+             seed_max_digits: 1, seed_examples: 32}
+model:
+  init_config: %s/examples/tiny-char-llama/config.json
+  init_tokenizer: %s/examples/tiny-char-llama/tokenizer.json
+  init_seed: 1
+generation: {max_new_tokens: 40, batch_size: 8}
+filter: {rationalization: true}
+training: {seed_steps: 20, initial_steps: 5, learning_rate: 0.003, global_batch_size: 4,
+           world_size: 1}
+iterations: 1
+shard_size: 4
+)";
+
 }  // namespace
+
+std::string TinyJobYaml() { return absl::StrFormat(kTinyJob, STAR_SOURCE_DIR, STAR_SOURCE_DIR); }
 
 absl::StatusOr<std::unique_ptr<DaemonTrio>> DaemonTrio::Start(const TempDir& dir,
                                                               absl::Duration timeout) {

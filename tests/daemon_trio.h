@@ -15,6 +15,10 @@
 
 namespace star::testing {
 
+// A job that runs every phase on a trio in seconds: the seed stage, one iteration and the
+// evaluations, with one trainer rank, from a randomly initialised examples/tiny-char-llama.
+std::string TinyJobYaml();
+
 class DaemonTrio {
  public:
   // Starts the three with their logs in `dir` and returns once the coordinator serves, both

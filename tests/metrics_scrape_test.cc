@@ -10,7 +10,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "coordinator/job_config.h"
 #include "grpcpp/grpcpp.h"
@@ -101,30 +100,13 @@ const std::vector<std::string> kTrainerFamilies = {
     "star_trainer_round_duration_seconds",
 };
 
-// A job that runs every phase in seconds: seed stage, one iteration, evaluations.
-constexpr char kTinyJob[] = R"(name: scrape
-task:
-  addition: {min_digits: 1, max_digits: 2, train_questions: 8, eval_questions_per_length: 4,
-             seed_max_digits: 1, seed_examples: 32}
-model:
-  init_config: %s/examples/tiny-char-llama/config.json
-  init_tokenizer: %s/examples/tiny-char-llama/tokenizer.json
-  init_seed: 1
-generation: {max_new_tokens: 40, batch_size: 8}
-filter: {rationalization: true}
-training: {seed_steps: 20, initial_steps: 5, learning_rate: 0.003, global_batch_size: 4,
-           world_size: 1}
-iterations: 1
-shard_size: 4
-)";
-
 class MetricsScrapeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     promtool_ = FindOnPath("promtool");
     if (promtool_.empty()) {
-      GTEST_SKIP() << "promtool is not on PATH (Debian package 'prometheus'; "
-                      "scripts/install-deps.sh installs it)";
+      STAR_SKIP_FOR_MISSING_TOOL("promtool is not on PATH (Debian package 'prometheus'; "
+                                 "scripts/install-deps.sh installs it)");
     }
   }
 
@@ -168,8 +150,7 @@ TEST_F(MetricsScrapeTest, LiveDaemonsPassPromtoolIdleAndAfterAJob) {
     EXPECT_NE(idle[daemon].find("star_build_info{daemon=\"" + daemon + "\""), std::string::npos);
   }
 
-  std::string yaml = absl::StrFormat(kTinyJob, STAR_SOURCE_DIR, STAR_SOURCE_DIR);
-  absl::StatusOr<star::v1::JobSpec> spec = ParseJobYaml(yaml, "tiny-job");
+  absl::StatusOr<star::v1::JobSpec> spec = ParseJobYaml(testing::TinyJobYaml(), "tiny-job");
   ASSERT_TRUE(spec.ok()) << spec.status();
   auto jobs = star::v1::Jobs::NewStub(MakeChannel((*trio)->coordinator_address()));
   star::v1::SubmitJobRequest submit;
@@ -179,6 +160,18 @@ TEST_F(MetricsScrapeTest, LiveDaemonsPassPromtoolIdleAndAfterAJob) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     ASSERT_TRUE(jobs->SubmitJob(&context, submit, &submitted).ok());
+  }
+  {
+    // The job's state, phase and iteration are there as soon as it is submitted.
+    absl::StatusOr<testing::HttpResponse> page =
+        testing::HttpRequest((*trio)->metrics_ports().at("coordinator"), "GET", "/metrics");
+    ASSERT_TRUE(page.ok()) << page.status();
+    const std::string job = "{job_id=\"" + submitted.job_id() + "\"";
+    for (const std::string& series :
+         {"star_job_state" + job + ",state=\"", "star_job_phase" + job + ",phase=\"",
+          "star_job_iteration" + job + "} "}) {
+      EXPECT_NE(page->body.find("\n" + series), std::string::npos) << series << "\n" << page->body;
+    }
   }
   // WatchJob streams every change; the last one is the end.
   star::v1::JobStatus last;
@@ -212,19 +205,36 @@ TEST_F(MetricsScrapeTest, LiveDaemonsPassPromtoolIdleAndAfterAJob) {
     }
   }
   EXPECT_EQ(Value(c, "star_job_questions_attempted{" + job + ",iteration=\"1\"}"), 8);
-  EXPECT_GT(*Value(c, "star_coordinator_lease_shard_duration_seconds_count{outcome=\"leased\"}"), 0);
-  EXPECT_GT(*Value(c, "star_coordinator_questions_attempted_total{kind=\"evaluate\"}"), 0);
-  EXPECT_GE(*Value(c, "star_coordinator_rounds_ended_total{outcome=\"succeeded\"}"), 1);
+  // Series that must be on the page with at least `minimum`, checked before they are read.
+  auto expect_at_least = [](const std::string& page, const std::string& series, double minimum) {
+    std::optional<double> value = Value(page, series);
+    ASSERT_TRUE(value.has_value()) << series << " is not on the page:\n" << page;
+    EXPECT_GE(*value, minimum) << series;
+  };
+  expect_at_least(c, "star_coordinator_lease_shard_duration_seconds_count{outcome=\"leased\"}",
+                  1);
+  expect_at_least(c, "star_coordinator_questions_attempted_total{kind=\"evaluate\"}", 1);
+  expect_at_least(c, "star_coordinator_rounds_ended_total{outcome=\"succeeded\"}", 1);
+  // Bucket bounds in positional notation, up to 120 s (beyond the 30 s long-poll).
+  for (const char* le : {"0.001", "0.0025", "30", "60", "120", "+Inf"}) {
+    EXPECT_TRUE(Value(c, absl::StrCat("star_coordinator_lease_shard_duration_seconds_bucket{"
+                                      "outcome=\"leased\",le=\"", le, "\"}"))
+                    .has_value())
+        << le << "\n" << c;
+  }
   EXPECT_EQ(Value(c, "star_coordinator_workers"), 1);
   EXPECT_EQ(Value(c, "star_coordinator_trainers"), 1);
 
   const std::string& w = after["worker"];
   EXPECT_EQ(Value(w, "star_worker_registered"), 1);
-  EXPECT_GT(*Value(w, "star_worker_generated_tokens_total{kind=\"generate\"}"), 0) << w;
-  EXPECT_GT(*Value(w, "star_worker_generation_duration_seconds_count{kind=\"evaluate\"}"), 0);
-  EXPECT_GT(*Value(w, "star_worker_shards_processed_total{kind=\"generate\",outcome=\"submitted\"}"), 0);
+  expect_at_least(w, "star_worker_generated_tokens_total{kind=\"generate\"}", 1);
+  expect_at_least(w, "star_worker_generation_duration_seconds_count{kind=\"evaluate\"}", 1);
+  expect_at_least(
+      w, "star_worker_shards_processed_total{kind=\"generate\",outcome=\"submitted\"}", 1);
   // M0, and M1 when iteration 1 trained one (see the trainer's steps below).
-  EXPECT_GE(*Value(w, "star_worker_checkpoint_load_duration_seconds_count"), 1);
+  std::optional<double> loads = Value(w, "star_worker_checkpoint_load_duration_seconds_count");
+  ASSERT_TRUE(loads.has_value()) << w;
+  EXPECT_GE(*loads, 1);
 
   const std::string& t = after["trainer"];
   // Seed round (20 steps) and iteration 1's round (5 steps), unless the iteration kept too few
@@ -232,14 +242,21 @@ TEST_F(MetricsScrapeTest, LiveDaemonsPassPromtoolIdleAndAfterAJob) {
   std::optional<double> steps = Value(t, "star_trainer_steps_total");
   ASSERT_TRUE(steps.has_value()) << t;
   EXPECT_TRUE(*steps == 20 || *steps == 25) << *steps;
-  EXPECT_EQ(*Value(w, "star_worker_checkpoint_load_duration_seconds_count"), *steps == 25 ? 2 : 1);
+  EXPECT_EQ(*loads, *steps == 25 ? 2 : 1);
   EXPECT_EQ(Value(t, "star_trainer_step_duration_seconds_count"), *steps);
   EXPECT_EQ(Value(t, "star_trainer_allreduce_duration_seconds_count"), *steps);
-  EXPECT_GT(*Value(t, "star_trainer_loss"), 0);
-  EXPECT_GT(*Value(t, "star_trainer_tokens_per_second"), 0);
+  EXPECT_TRUE(
+      Value(t, "star_trainer_allreduce_duration_seconds_bucket{le=\"0.0005\"}").has_value())
+      << t;
+  std::optional<double> loss = Value(t, "star_trainer_loss");
+  ASSERT_TRUE(loss.has_value()) << t;
+  EXPECT_GT(*loss, 0);
+  std::optional<double> tokens_per_second = Value(t, "star_trainer_tokens_per_second");
+  ASSERT_TRUE(tokens_per_second.has_value()) << t;
+  EXPECT_GT(*tokens_per_second, 0);
   EXPECT_EQ(Value(t, "star_trainer_world_size"), 1);
   EXPECT_EQ(Value(t, "star_trainer_in_round"), 0);
-  EXPECT_GE(*Value(t, "star_trainer_round_duration_seconds_count{outcome=\"succeeded\"}"), 1);
+  expect_at_least(t, "star_trainer_round_duration_seconds_count{outcome=\"succeeded\"}", 1);
 
   EXPECT_TRUE((*trio)->Stop().ok()) << (*trio)->Logs();
 }

@@ -156,6 +156,13 @@ std::string FindOnPath(const std::string& program) {
   return "";
 }
 
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  if (ci == nullptr) return false;
+  const std::string value = ci;
+  return !value.empty() && value != "0" && value != "false";
+}
+
 absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Duration timeout,
                                                    const std::vector<std::string>& extra_args) {
   absl::Time deadline = absl::Now() + timeout;

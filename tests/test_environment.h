@@ -69,6 +69,20 @@ absl::StatusOr<HttpResponse> HttpRequest(int port, const std::string& method,
 // The absolute path of `program` found on $PATH, or "" when it is not there.
 std::string FindOnPath(const std::string& program);
 
+// True when the environment variable CI is set to anything but "", "0" or "false". A tool a
+// test needs (promtool, kubectl, ...) that is missing skips the test on a developer's machine
+// but fails it under CI, where a skip would hide a check that never ran.
+bool InCi();
+
+// In a test body or SetUp(): GTEST_SKIP() with `message`, or a fatal failure under CI (InCi()).
+#define STAR_SKIP_FOR_MISSING_TOOL(message)                                     \
+  do {                                                                          \
+    if (::star::testing::InCi()) {                                              \
+      GTEST_FAIL() << message << " (CI is set: a missing tool fails the test)"; \
+    }                                                                           \
+    GTEST_SKIP() << message;                                                    \
+  } while (false)
+
 // A coordinator started on 127.0.0.1 with port 0, serving (health SERVING) when returned.
 struct RunningCoordinator {
   ChildProcess process;
