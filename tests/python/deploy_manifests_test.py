@@ -4,8 +4,12 @@ is the overlay's, every referenced ConfigMap/Secret/Service/PVC is in the render
 manifests pass are flags the daemons have, and the job ConfigMap is a valid job.
 
 Needs kubectl and yamllint (scripts/install-deps.sh provides both), PyYAML (in .venv with
-transformers) and the built binaries ($STAR_BIN_DIR). A missing tool skips the tests that need
-it, naming it.
+transformers) and the built binaries ($STAR_BIN_DIR).
+
+Run as a script (CTest does: `python deploy_manifests_test.py -v`). It exits 0 when every test
+passed, 1 when any failed, and 77 (CTest's SKIP_RETURN_CODE) only when kubectl or yamllint is
+missing and every test that could run passed. A missing tool skips the tests that need it,
+naming it, except where the environment variable CI is set: there it fails them.
 """
 
 import json
@@ -13,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -31,10 +36,54 @@ WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "DaemonSet"}
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
                   "StorageClass", "CustomResourceDefinition"}
 DAEMONS = {"star-coordinator", "star-worker", "star-trainer"}
+KUBECTL_HINT = ("scripts/install-deps.sh installs Debian's kubernetes-client where no kubectl "
+                "exists")
+YAMLLINT_HINT = "Debian package 'yamllint'; scripts/install-deps.sh installs it"
+
+
+# The exit status that CTest reports as a skipped test (SKIP_RETURN_CODE in tests/CMakeLists.txt).
+SKIP_EXIT_CODE = 77
+
+
+def in_ci():
+    return os.environ.get("CI", "") not in ("", "0", "false")
+
+
+def require_tool(name, hint):
+    """The path of `name` on PATH; when it is missing, skips (unittest.SkipTest naming it) or,
+    with CI set, fails."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not on PATH ({hint})"
+    if in_ci():
+        raise AssertionError(f"{message}; CI is set, so a missing tool fails instead of skipping")
+    raise unittest.SkipTest(message)
+
+
+def require_binary(name):
+    """$STAR_BIN_DIR/NAME, which must be built (CTest runs this after the build)."""
+    path = os.path.join(BIN, name)
+    if not os.path.exists(path):
+        raise AssertionError(f"{path} is not built (build the star, star-coordinator, "
+                             "star-worker and star-trainer targets first)")
+    return path
+
+
+# Kubernetes resource quantities: binary and decimal suffixes.
+QUANTITY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
+                     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "": 1}
+
+
+def quantity_bytes(quantity):
+    match = re.fullmatch(r"([0-9.]+)([KMGTP]i|[kMGTP]|)", str(quantity))
+    if not match:
+        raise AssertionError(f"cannot read the quantity {quantity!r}")
+    return float(match.group(1)) * QUANTITY_SUFFIXES[match.group(2)]
 
 
 def render(overlay):
-    kubectl = shutil.which("kubectl")
+    kubectl = require_tool("kubectl", KUBECTL_HINT)
     result = subprocess.run([kubectl, "kustomize", os.path.join(DEPLOY, "overlays", overlay)],
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
@@ -70,12 +119,10 @@ def flags_of(container):
     return flags
 
 
-@unittest.skipIf(shutil.which("kubectl") is None,
-                 "kubectl is not on PATH (scripts/install-deps.sh installs Debian's "
-                 "kubernetes-client where no kubectl exists)")
 class RenderedOverlaysTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        require_tool("kubectl", KUBECTL_HINT)
         cls.renders = {overlay: render(overlay) for overlay in OVERLAYS}
 
     def objects(self, overlay, kind=None):
@@ -220,9 +267,7 @@ class RenderedOverlaysTest(unittest.TestCase):
     def test_flags_in_the_manifests_are_flags_the_daemons_have(self):
         helps = {}
         for daemon in DAEMONS:
-            path = os.path.join(BIN, daemon)
-            if not os.path.exists(path):
-                self.skipTest(f"{path} is not built")
+            path = require_binary(daemon)
             helps[daemon] = subprocess.run([path, "--help"], capture_output=True, text=True,
                                            timeout=60).stdout
         for overlay in OVERLAYS:
@@ -261,11 +306,44 @@ class RenderedOverlaysTest(unittest.TestCase):
             self.assertEqual(len(shm), 1)
             mounts = {m["name"]: m["mountPath"] for m in containers(sts)[0]["volumeMounts"]}
             self.assertEqual(mounts[shm[0]["name"]], "/dev/shm")
+            self.assertIn("sizeLimit", shm[0]["emptyDir"], overlay)
             service = self.named(overlay, "Service", sts["spec"]["serviceName"])
             self.assertTrue(service["spec"].get("publishNotReadyAddresses"))
             # Other ranks reach rank 0 by its name under the headless Service.
             self.assertEqual(flags_of(containers(sts)[0])["hostname"],
                              f"$(POD_NAME).{sts['spec']['serviceName']}")
+
+    def test_memory_emptydirs_are_smaller_than_the_memory_limit(self):
+        # A memory-backed emptyDir's pages count against the container's memory limit: a
+        # sizeLimit equal to the limit lets a full /dev/shm get the process OOM-killed.
+        for overlay in OVERLAYS:
+            for obj in self.objects(overlay):
+                if obj["kind"] not in WORKLOAD_KINDS:
+                    continue
+                memory_volumes = {v["name"]: v["emptyDir"] for v in pod_spec(obj).get("volumes", [])
+                                  if v.get("emptyDir", {}).get("medium") == "Memory"}
+                for c in containers(obj):
+                    for m in c.get("volumeMounts", []):
+                        if m["name"] not in memory_volumes:
+                            continue
+                        where = f"{overlay} {obj['metadata']['name']}/{c['name']} {m['name']}"
+                        limit = c.get("resources", {}).get("limits", {}).get("memory")
+                        self.assertIsNotNone(limit, f"{where}: no memory limit")
+                        size = memory_volumes[m["name"]].get("sizeLimit")
+                        self.assertIsNotNone(size, f"{where}: no sizeLimit")
+                        self.assertLess(quantity_bytes(size), quantity_bytes(limit),
+                                        f"{where}: sizeLimit {size} is not below the limit {limit}")
+                        requested = c["resources"].get("requests", {}).get("memory")
+                        if requested:
+                            self.assertLessEqual(quantity_bytes(requested), quantity_bytes(limit),
+                                                 where)
+
+    def test_quantities_read_as_kubernetes_does(self):
+        self.assertEqual(quantity_bytes("16Gi"), 16 * 2**30)
+        self.assertEqual(quantity_bytes("64Mi"), 64 * 2**20)
+        self.assertEqual(quantity_bytes("1G"), 10**9)
+        self.assertEqual(quantity_bytes("1.5Gi"), 1.5 * 2**30)
+        self.assertEqual(quantity_bytes(1024), 1024)
 
     def test_only_the_gpu_overlay_asks_for_gpus(self):
         for overlay in OVERLAYS:
@@ -279,14 +357,16 @@ class RenderedOverlaysTest(unittest.TestCase):
                     self.assertNotIn("nvidia.com/gpu", limits, name)
 
     def test_job_configmap_is_a_valid_job_for_the_trainer_ranks(self):
-        star = os.path.join(BIN, "star")
-        if not os.path.exists(star):
-            self.skipTest(f"{star} is not built")
+        star = require_binary("star")
         for overlay in OVERLAYS:
-            configmap = [o for o in self.objects(overlay, "ConfigMap")
-                         if o["metadata"]["name"].startswith("star-job")]
-            self.assertEqual(len(configmap), 1)
-            text = configmap[0]["data"]["job.yaml"]
+            # Named without a content hash (generatorOptions.disableNameSuffixHash), so that
+            # editing the job does not roll the coordinator and lose its in-memory jobs.
+            configmap = self.named(overlay, "ConfigMap", "star-job")
+            coordinator = self.named(overlay, "StatefulSet", "star-coordinator")
+            mounted = [v["configMap"]["name"] for v in pod_spec(coordinator)["volumes"]
+                       if "configMap" in v]
+            self.assertIn("star-job", mounted, overlay)
+            text = configmap["data"]["job.yaml"]
             with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
                 f.write(text)
                 f.flush()
@@ -306,17 +386,32 @@ class RenderedOverlaysTest(unittest.TestCase):
             self.assertEqual(json.loads(configmap["data"]["star-dashboard.json"]), dashboard)
 
 
-@unittest.skipIf(shutil.which("yamllint") is None,
-                 "yamllint is not on PATH (Debian package 'yamllint'; scripts/install-deps.sh "
-                 "installs it)")
 class YamllintTest(unittest.TestCase):
     def test_deploy_passes_yamllint_strict(self):
+        yamllint = require_tool("yamllint", YAMLLINT_HINT)
         result = subprocess.run(
-            [shutil.which("yamllint"), "--strict", "-f", "parsable", "-c",
+            [yamllint, "--strict", "-f", "parsable", "-c",
              os.path.join(DEPLOY, ".yamllint"), DEPLOY],
             capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
 
+def main():
+    program = unittest.main(exit=False)
+    result = program.result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.skipped:
+        print(f"{len(result.skipped)} skipped for a missing tool; exiting {SKIP_EXIT_CODE}:",
+              file=sys.stderr)
+        for _, reason in result.skipped:
+            print(f"  {reason}", file=sys.stderr)
+        sys.exit(SKIP_EXIT_CODE)
+    if result.testsRun == 0:
+        print("no tests ran", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(0)
+
+
 if __name__ == "__main__":
-    unittest.main()
+    main()
