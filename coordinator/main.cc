@@ -1,5 +1,7 @@
 // star-coordinator: serves the Coordinator, Training, Jobs and grpc.health.v1.Health services.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -41,10 +43,15 @@ int main(int argc, char** argv) {
   star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
 
+  // jobs/ is where every job's models go. Creating it now also finds a state directory that
+  // exists but is not writable by this user (a volume mount owned by another uid, e.g. an NFS
+  // export that ignores fsGroup) at startup rather than at the first job.
+  const std::string jobs_dir = state_dir + "/jobs";
   std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
+  std::filesystem::create_directories(jobs_dir, ec);
   if (ec) {
-    STAR_LOG(ERROR) << "--state-dir " << state_dir << ": cannot create: " << ec.message();
+    STAR_LOG(ERROR) << "--state-dir " << state_dir << ": cannot create " << jobs_dir << ": "
+                    << ec.message() << " (it must be writable by uid " << ::getuid() << ")";
     return 1;
   }
 

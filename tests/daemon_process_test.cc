@@ -2,9 +2,11 @@
 // loopback ports chosen by the OS, waits on health checks with deadlines.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_split.h"
@@ -27,6 +29,29 @@ using ::star::testing::TempDir;
 
 std::chrono::system_clock::time_point In(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
+}
+
+// A --state-dir the coordinator cannot write ends it at startup with a message naming the path.
+TEST(DaemonProcessTest, CoordinatorRefusesAStateDirItCannotCreateNamingIt) {
+  TempDir dir;
+  std::ofstream(dir.File("file")) << "not a directory";
+  std::vector<std::string> state_dirs = {dir.File("file") + "/state"};
+  // Permission bits do not stop root; as another user, an existing read-only directory too.
+  if (::geteuid() != 0) {
+    std::filesystem::create_directory(dir.File("read-only"));
+    std::filesystem::permissions(dir.File("read-only"), std::filesystem::perms::owner_read |
+                                                            std::filesystem::perms::owner_exec);
+    state_dirs.push_back(dir.File("read-only"));
+  }
+  for (const std::string& state_dir : state_dirs) {
+    auto [status, output] = RunCommand(
+        {BinaryPath("star-coordinator"), "--listen", "127.0.0.1:0", "--state-dir", state_dir},
+        dir, absl::Seconds(30));
+    EXPECT_EQ(status, 1) << output;
+    EXPECT_NE(output.find("--state-dir " + state_dir + ": cannot create " + state_dir + "/jobs"),
+              std::string::npos)
+        << output;
+  }
 }
 
 TEST(DaemonProcessTest, CoordinatorServesHealthAndExitsZeroWithinFiveSecondsOfSigterm) {
