@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a Debian bookworm machine, as root:
-#   - Debian packages (compilers, gRPC, Protobuf, Abseil, RE2, SQLite, civetweb, ...),
+#   - Debian packages (compilers, gRPC, Protobuf, Abseil, RE2, SQLite, ...),
 #   - a Python virtual environment in .venv holding the pinned torch wheel (libtorch for the
 #     C++ build) and the reference implementations the tests compare against.
 # Idempotent: installs only what is missing, so running it again is cheap.
@@ -18,7 +18,7 @@ packages=(
   # Declarations for c10d's ProcessGroupGloo.hpp: the torch wheel ships no gloo headers (gloo
   # itself is compiled into libtorch_cpu; only the headers are used, never libgloo).
   libgloo-dev
-  libsqlite3-dev libcivetweb-dev nlohmann-json3-dev libyaml-cpp-dev
+  libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev
   python3 python3-venv python3-dev
   prometheus yamllint openssl procps
 )
