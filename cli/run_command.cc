@@ -117,7 +117,7 @@ absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const 
     }
   });
   // A line on every change of phase or shard count, otherwise at most one every 2 seconds.
-  std::string previous_key;
+  std::string previous_key, previous_line;
   absl::Time previous_time = absl::InfinitePast();
   while (reader->Read(&status)) {
     last = status;
@@ -128,9 +128,11 @@ absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const 
       const bool ended = status.state() == star::v1::JOB_STATE_SUCCEEDED ||
                          status.state() == star::v1::JOB_STATE_FAILED ||
                          status.state() == star::v1::JOB_STATE_CANCELLED;
-      if (!ended || key != previous_key) {
-        std::printf("%s\n", FormatProgressLine(status).c_str());
+      std::string line = FormatProgressLine(status);
+      if ((!ended || key != previous_key) && line != previous_line) {
+        std::printf("%s\n", line.c_str());
         std::fflush(stdout);
+        previous_line = std::move(line);
       }
       previous_key = key;
       previous_time = absl::Now();
@@ -328,7 +330,7 @@ int RunRun(int argc, char** argv) {
   LocalClusterOptions options;
   options.bin_dir = ExecutableDirectory();
   options.state_dir = "./star-state";
-  int64_t workers = 1;
+  int64_t workers = 2;
   FlagParser flags("star run",
                    "Runs a STaR job on this machine: starts a coordinator, workers and trainer ranks "
                    "(as many as training.world_size), submits the job, shows its progress, prints "

@@ -1,5 +1,7 @@
 #include "coordinator/coordinator_metrics.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/job_config.h"
@@ -198,7 +200,15 @@ TEST_F(CoordinatorMetricsTest, ScrapeShowsTheLatestJobsIterationResults) {
   spec.set_name("metrics");
   spec.set_iterations(1);
   spec.set_shard_size(4);
-  spec.mutable_model()->set_base_checkpoint("/models/m0");  // never opened: nothing generates
+  // Only its config and tokenizer are read (the job checks prompts fit the context); nothing
+  // generates from it.
+  const std::string m0 = state_.File("m0");
+  std::filesystem::create_directories(m0);
+  for (const char* file : {"config.json", "tokenizer.json"}) {
+    std::filesystem::copy_file(absl::StrCat(STAR_SOURCE_DIR, "/examples/tiny-char-llama/", file),
+                               absl::StrCat(m0, "/", file));
+  }
+  spec.mutable_model()->set_base_checkpoint(m0);
   auto* add = spec.mutable_task()->mutable_addition();
   add->set_min_digits(1);
   add->set_max_digits(2);

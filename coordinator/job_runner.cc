@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "log/log.h"
+#include "model/model_config.h"
 #include "model/text_generator.h"
+#include "model/tokenizer.h"
 #include "tasks/addition_task.h"
 
 namespace star {
@@ -34,6 +36,31 @@ constexpr uint64_t kEvalOffset = 100 * kIdsPerLength;
 constexpr uint64_t kSeedOffset = 200 * kIdsPerLength;
 
 }  // namespace
+
+absl::Status JobRunner::CheckContextLength(const std::string& model_dir,
+                                           const std::vector<star::v1::ShardQuestion>& pool) const {
+  absl::StatusOr<ModelConfig> config = ModelConfig::FromFile(absl::StrCat(model_dir, "/config.json"));
+  if (!config.ok()) return config.status();
+  absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile(absl::StrCat(model_dir, "/tokenizer.json"));
+  if (!tokenizer.ok()) return tokenizer.status();
+  size_t longest = 0;
+  for (const auto* questions : {&pool, &eval_questions_}) {
+    for (const star::v1::ShardQuestion& q : *questions) {
+      for (const std::string* prompt : {&q.prompt(), &q.hinted_prompt()}) {
+        size_t tokens = tokenizer->Encode(*prompt, /*add_special_tokens=*/true).size();
+        longest = std::max(longest, tokens);
+      }
+    }
+  }
+  const int64_t needed = static_cast<int64_t>(longest) + spec_.generation().max_new_tokens();
+  if (needed > config->max_position_embeddings) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "generation.max_new_tokens %d plus the longest prompt (%d tokens) exceeds the model's "
+        "max_position_embeddings %d (%s/config.json)",
+        spec_.generation().max_new_tokens(), longest, config->max_position_embeddings, model_dir));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status JobRunner::WriteKeptSet(uint32_t iteration, const std::vector<nlohmann::json>& kept) {
   const std::string dir = absl::StrCat(options_.job_dir, "/iterations/", iteration);
@@ -301,14 +328,20 @@ absl::Status JobRunner::RunJob() {
 
   // M0.
   std::string m0 = spec_.model().base_checkpoint();
-  if (m0.empty()) {
-    Mutate([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_SEED); });
+  if (!m0.empty()) {
+    if (absl::Status s = CheckContextLength(m0, pool); !s.ok()) return s;
+  } else {
+    Mutate([&](star::v1::JobStatus& s) {
+      s.set_phase(star::v1::PHASE_SEED);
+      s.set_train_steps(spec_.training().seed_steps());
+    });
     const std::string init = absl::StrCat(models, "/init");
     if (absl::Status s = InitRandomModel(spec_.model().init_config(), spec_.model().init_tokenizer(),
                                          init, spec_.model().init_seed());
         !s.ok()) {
       return s;
     }
+    if (absl::Status s = CheckContextLength(init, pool); !s.ok()) return s;
     std::vector<star::v1::TrainingExample> seed_examples;
     const uint32_t seed_lengths = std::max<uint32_t>(1, add.seed_max_digits());
     for (uint32_t d = 1; d <= seed_lengths; ++d) {
@@ -397,8 +430,12 @@ absl::Status JobRunner::RunJob() {
       current = m0;
       current_id = "m0";
     } else {
-      Mutate([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_TRAIN); });
       const uint32_t steps = StepsForIteration(spec_.training(), n);
+      Mutate([&](star::v1::JobStatus& s) {
+        s.set_phase(star::v1::PHASE_TRAIN);
+        s.set_train_step(0);
+        s.set_train_steps(steps);
+      });
       absl::Time train_start = absl::Now();
       absl::StatusOr<RoundProgress> round = RunRound(n, m0, current, steps, std::move(examples));
       if (!round.ok()) return round.status();

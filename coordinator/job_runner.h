@@ -75,6 +75,9 @@ class JobRunner {
   absl::StatusOr<RoundProgress> RunRound(uint32_t iteration, const std::string& base,
                                          const std::string& output, uint32_t steps,
                                          std::vector<star::v1::TrainingExample> examples);
+  // FailedPrecondition when the longest prompt plus max_new_tokens does not fit the model.
+  absl::Status CheckContextLength(const std::string& model_dir,
+                                  const std::vector<star::v1::ShardQuestion>& pool) const;
   // Writes iteration's kept set (what the round trains on, with each line's question and origin)
   // to job_dir/iterations/N/train.jsonl, atomically.
   absl::Status WriteKeptSet(uint32_t iteration, const std::vector<nlohmann::json>& kept);
