@@ -64,9 +64,8 @@ std::optional<star::v1::RoundAssignment> RoundScheduler::Join(
   return waiter.assignment;
 }
 
-absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundScheduler::Examples(
+absl::StatusOr<const RoundScheduler::Round*> RoundScheduler::FindLocked(
     const std::string& round_id, uint32_t rank) const {
-  absl::MutexLock lock(&mu_);
   auto it = rounds_.find(round_id);
   if (it == rounds_.end()) {
     return absl::NotFoundError(absl::StrFormat("round_id '%s' is unknown", round_id));
@@ -75,24 +74,27 @@ absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundScheduler::Examples(
   if (rank >= world) {
     return absl::InvalidArgumentError(absl::StrFormat("rank %d is not in a world of %d", rank, world));
   }
+  return &it->second;
+}
+
+absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundScheduler::Examples(
+    const std::string& round_id, uint32_t rank) const {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<const Round*> round = FindLocked(round_id, rank);
+  if (!round.ok()) return round.status();
+  const uint32_t world = (*round)->plan.assignment.world_size();
   std::vector<star::v1::TrainingExample> out;
-  const auto& all = it->second.plan.examples;
+  const auto& all = (*round)->plan.examples;
   for (size_t i = rank; i < all.size(); i += world) out.push_back(all[i]);
   return out;
 }
 
 absl::Status RoundScheduler::ReportStep(const star::v1::ReportStepRequest& report) {
   absl::MutexLock lock(&mu_);
-  auto it = rounds_.find(report.round_id());
-  if (it == rounds_.end()) {
-    return absl::NotFoundError(absl::StrFormat("round_id '%s' is unknown", report.round_id()));
+  if (absl::StatusOr<const Round*> found = FindLocked(report.round_id(), report.rank()); !found.ok()) {
+    return found.status();
   }
-  Round& round = it->second;
-  const uint32_t world = round.plan.assignment.world_size();
-  if (report.rank() >= world) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("rank %d is not in a world of %d", report.rank(), world));
-  }
+  Round& round = rounds_.at(report.round_id());
   if (report.step() > round.plan.assignment.steps() || !std::isfinite(report.loss()) ||
       !std::isfinite(report.tokens_per_second()) || report.tokens_per_second() < 0) {
     return absl::InvalidArgumentError(
@@ -105,16 +107,11 @@ absl::Status RoundScheduler::ReportStep(const star::v1::ReportStepRequest& repor
 
 absl::Status RoundScheduler::Report(const star::v1::ReportRoundRequest& report) {
   absl::MutexLock lock(&mu_);
-  auto it = rounds_.find(report.round_id());
-  if (it == rounds_.end()) {
-    return absl::NotFoundError(absl::StrFormat("round_id '%s' is unknown", report.round_id()));
+  if (absl::StatusOr<const Round*> found = FindLocked(report.round_id(), report.rank()); !found.ok()) {
+    return found.status();
   }
-  Round& round = it->second;
+  Round& round = rounds_.at(report.round_id());
   const uint32_t world = round.plan.assignment.world_size();
-  if (report.rank() >= world) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("rank %d is not in a world of %d", report.rank(), world));
-  }
   for (const auto& r : round.progress.reports) {
     if (r.rank() == report.rank()) return absl::OkStatus();
   }

@@ -90,6 +90,10 @@ class RoundScheduler {
     std::optional<star::v1::RoundAssignment> assignment;
   };
 
+  // The round `round_id` if it exists and has a rank `rank`: kNotFound / kInvalidArgument
+  // naming the value otherwise.
+  absl::StatusOr<const Round*> FindLocked(const std::string& round_id, uint32_t rank) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forms the oldest forming round if enough trainers wait.
   void FormRoundsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -1,5 +1,6 @@
 #include "metrics/metrics_flags.h"
 
+#include "absl/strings/str_cat.h"
 #include "log/log.h"
 #include "service/grpc_server.h"
 
@@ -21,7 +22,10 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> StartMetricsServer(
   if (flags.port < 0) return std::unique_ptr<MetricsHttpServer>();
   absl::StatusOr<std::unique_ptr<MetricsHttpServer>> server =
       MetricsHttpServer::Start(flags.host, static_cast<int>(flags.port), registry);
-  if (!server.ok()) return server.status();
+  if (!server.ok()) {
+    return absl::Status(server.status().code(), absl::StrCat("--metrics-port ", flags.port, ": ",
+                                                             server.status().message()));
+  }
   STAR_LOG(INFO) << "serving metrics on " << flags.host << ":" << (*server)->port() << "/metrics";
   if (!flags.port_file.empty()) {
     if (absl::Status s = WritePortFile(flags.port_file, (*server)->port()); !s.ok()) return s;

@@ -29,8 +29,8 @@ struct MetricsFlags {
 void AddMetricsFlags(FlagParser& parser, MetricsFlags* flags);
 
 // Starts the server the flags ask for and writes the port file. Returns nullptr when
-// --metrics-port is -1. Errors: MetricsHttpServer::Start()'s, and kInternal naming the port
-// file when it cannot be written. `registry` must outlive the server.
+// --metrics-port is -1. Errors: MetricsHttpServer::Start()'s (prefixed with the flag and its
+// value), and kInternal naming the port file when it cannot be written. `registry` must outlive the server.
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> StartMetricsServer(
     const MetricsFlags& flags, const MetricRegistry* registry);
 

@@ -67,6 +67,40 @@ std::unique_ptr<Collective> SingleRank() {
   return std::move(*c);
 }
 
+// Runs a round on two Gloo ranks (threads); rank r holds examples r and r + 2, as the
+// coordinator partitions them. Fills each rank's per-step losses and returns each rank's status.
+std::vector<absl::Status> RunTwoRanks(const RoundOptions& round,
+                                      const std::vector<PromptCompletion>& examples,
+                                      std::vector<std::vector<double>>& losses) {
+  absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
+  if (!listener.ok()) return {listener.status(), listener.status()};
+  const int port = listener->port();
+  const int fd = listener->Release();
+  losses.assign(2, {});
+  std::vector<absl::Status> statuses(2);
+  std::vector<std::thread> ranks;
+  for (int rank = 0; rank < 2; ++rank) {
+    ranks.emplace_back([&, rank] {
+      CollectiveOptions options;
+      options.world_size = 2;
+      options.rank = rank;
+      options.master_port = port;
+      options.master_listen_fd = rank == 0 ? fd : -1;
+      auto collective = Collective::Create(options);
+      if (!collective.ok()) {
+        statuses[rank] = collective.status();
+        return;
+      }
+      std::vector<PromptCompletion> mine = {examples[rank], examples[rank + 2]};
+      statuses[rank] = RunTrainingRound(round, mine, **collective,
+                                        [&](int64_t, double loss) { losses[rank].push_back(loss); })
+                           .status();
+    });
+  }
+  for (auto& t : ranks) t.join();
+  return statuses;
+}
+
 TEST_F(RoundTrainerTest, LossFallsAndRankZeroWritesALoadableCheckpoint) {
   std::unique_ptr<Collective> collective = SingleRank();
   std::vector<double> losses;
@@ -87,34 +121,8 @@ TEST_F(RoundTrainerTest, LossFallsAndRankZeroWritesALoadableCheckpoint) {
 }
 
 TEST_F(RoundTrainerTest, TwoGlooRanksTrainTogether) {
-  absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
-  ASSERT_TRUE(listener.ok());
-  const int port = listener->port();
-  const int fd = listener->Release();
-  std::vector<std::vector<double>> losses(2);
-  std::vector<absl::Status> statuses(2);
-  std::vector<std::thread> ranks;
-  for (int rank = 0; rank < 2; ++rank) {
-    ranks.emplace_back([&, rank] {
-      CollectiveOptions options;
-      options.world_size = 2;
-      options.rank = rank;
-      options.master_port = port;
-      options.master_listen_fd = rank == 0 ? fd : -1;
-      auto collective = Collective::Create(options);
-      if (!collective.ok()) {
-        statuses[rank] = collective.status();
-        return;
-      }
-      // Each rank holds half of the examples, as the coordinator partitions them.
-      std::vector<PromptCompletion> mine = {examples_[rank], examples_[rank + 2]};
-      absl::StatusOr<RoundResult> result = RunTrainingRound(
-          Options("out2"), mine, **collective,
-          [&](int64_t, double loss) { losses[rank].push_back(loss); });
-      statuses[rank] = result.status();
-    });
-  }
-  for (auto& t : ranks) t.join();
+  std::vector<std::vector<double>> losses;
+  std::vector<absl::Status> statuses = RunTwoRanks(Options("out2"), examples_, losses);
   ASSERT_TRUE(statuses[0].ok()) << statuses[0];
   ASSERT_TRUE(statuses[1].ok()) << statuses[1];
   // The reported loss is the mean over ranks: both see the same numbers.
@@ -134,32 +142,8 @@ TEST_F(RoundTrainerTest, TwoRanksFollowTheLossCurveOfOneRankWithTheSameGlobalBat
                                  [&](int64_t, double loss) { single.push_back(loss); })
                     .ok());
   }
-  absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
-  ASSERT_TRUE(listener.ok());
-  const int port = listener->port();
-  const int fd = listener->Release();
-  std::vector<std::vector<double>> losses(2);
-  std::vector<absl::Status> statuses(2);
-  std::vector<std::thread> ranks;
-  for (int rank = 0; rank < 2; ++rank) {
-    ranks.emplace_back([&, rank] {
-      CollectiveOptions options;
-      options.world_size = 2;
-      options.rank = rank;
-      options.master_port = port;
-      options.master_listen_fd = rank == 0 ? fd : -1;
-      auto collective = Collective::Create(options);
-      if (!collective.ok()) {
-        statuses[rank] = collective.status();
-        return;
-      }
-      std::vector<PromptCompletion> mine = {examples_[rank], examples_[rank + 2]};
-      statuses[rank] = RunTrainingRound(Options("out2"), mine, **collective,
-                                        [&](int64_t, double loss) { losses[rank].push_back(loss); })
-                           .status();
-    });
-  }
-  for (auto& t : ranks) t.join();
+  std::vector<std::vector<double>> losses;
+  std::vector<absl::Status> statuses = RunTwoRanks(Options("out2"), examples_, losses);
   ASSERT_TRUE(statuses[0].ok()) << statuses[0];
   ASSERT_TRUE(statuses[1].ok()) << statuses[1];
   ASSERT_EQ(single.size(), losses[0].size());
