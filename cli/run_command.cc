@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
+#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 #include "star/v1/jobs.grpc.pb.h"
 
@@ -284,8 +285,16 @@ int RunWatch(int argc, char** argv) {
   flags.AddString("job", &job_id, "job id (default: the coordinator's most recent job)");
   flags.AddString("results-dir", &results_dir,
                   "also write results.csv, results.json and accuracy.svg here at the end");
+  SecurityFlags security_flags;
+  AddClientSecurityFlags(flags, &security_flags, /*with_token=*/true);
   flags.ParseOrExit(argc, argv, 2);
-  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator));
+  absl::StatusOr<ClientSecurity> security =
+      LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
+  if (!security.ok()) {
+    std::fprintf(stderr, "star watch: %s\n", std::string(security.status().message()).c_str());
+    return 2;
+  }
+  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator, *security));
   if (job_id.empty()) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

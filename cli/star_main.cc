@@ -15,6 +15,7 @@
 #include "log/log.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
+#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 #include "star/v1/jobs.grpc.pb.h"
 
@@ -112,8 +113,16 @@ int RunStatus(int argc, char** argv) {
                    "Shows a coordinator's health, the workers and trainer ranks it knows, and "
                    "its jobs.");
   flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
+  SecurityFlags security_flags;
+  AddClientSecurityFlags(flags, &security_flags, /*with_token=*/true);
   flags.ParseOrExit(argc, argv, 2);
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(coordinator);
+  absl::StatusOr<ClientSecurity> security =
+      LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
+  if (!security.ok()) {
+    std::fprintf(stderr, "star status: %s\n", std::string(security.status().message()).c_str());
+    return 2;
+  }
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(coordinator, *security);
   absl::StatusOr<HealthState> health = CheckHealth(*channel, "", absl::Seconds(5));
   if (!health.ok()) {
     std::fprintf(stderr, "star status: %s: %s\n", coordinator.c_str(),

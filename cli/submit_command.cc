@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
+#include "service/security_flags.h"
 #include "star/v1/jobs.grpc.pb.h"
 
 namespace star {
@@ -29,7 +30,15 @@ int RunSubmit(int argc, char** argv) {
                 "follow the job until it ends, print its results table, exit 0 only if it "
                 "succeeded");
   flags.AddBool("dry-run", &dry_run, "only parse and check the file; contact nothing");
+  SecurityFlags security_flags;
+  AddClientSecurityFlags(flags, &security_flags, /*with_token=*/true);
   flags.ParseOrExit(argc, argv, 2);
+  absl::StatusOr<ClientSecurity> security =
+      LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
+  if (!security.ok()) {
+    std::fprintf(stderr, "star submit: %s\n", std::string(security.status().message()).c_str());
+    return 2;
+  }
 
   absl::StatusOr<star::v1::JobSpec> spec = LoadJobFile(job_path);
   if (!spec.ok()) {
@@ -41,7 +50,7 @@ int RunSubmit(int argc, char** argv) {
                 job_path.c_str(), spec->iterations(), spec->training().world_size());
     return 0;
   }
-  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator));
+  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator, *security));
   star::v1::SubmitJobRequest request;
   *request.mutable_spec() = *spec;
   star::v1::SubmitJobResponse submitted;

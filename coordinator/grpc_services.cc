@@ -14,41 +14,51 @@ grpc::Status Serve(Response* response, Handler&& handler) {
   return grpc::Status::OK;
 }
 
+grpc::Status Authenticate(const CallAuthenticator* auth, const grpc::ServerContext& context) {
+  return auth == nullptr ? grpc::Status::OK : auth->Check(context);
+}
+
 }  // namespace
 
-grpc::Status CoordinatorGrpcService::RegisterWorker(grpc::ServerContext*,
+grpc::Status CoordinatorGrpcService::RegisterWorker(grpc::ServerContext* context,
                                                     const star::v1::RegisterWorkerRequest* request,
                                                     star::v1::RegisterWorkerResponse* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return Serve(response, [&] { return coordinator_->RegisterWorker(*request); });
 }
 
-grpc::Status CoordinatorGrpcService::LeaseShard(grpc::ServerContext*,
+grpc::Status CoordinatorGrpcService::LeaseShard(grpc::ServerContext* context,
                                                 const star::v1::LeaseShardRequest* request,
                                                 star::v1::LeaseShardResponse* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return Serve(response, [&] { return coordinator_->LeaseShard(*request); });
 }
 
-grpc::Status CoordinatorGrpcService::RenewLease(grpc::ServerContext*,
+grpc::Status CoordinatorGrpcService::RenewLease(grpc::ServerContext* context,
                                                 const star::v1::RenewLeaseRequest* request,
                                                 star::v1::RenewLeaseResponse* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return Serve(response, [&] { return coordinator_->RenewLease(*request); });
 }
 
 grpc::Status CoordinatorGrpcService::SubmitShardResult(
-    grpc::ServerContext*, const star::v1::SubmitShardResultRequest* request,
+    grpc::ServerContext* context, const star::v1::SubmitShardResultRequest* request,
     star::v1::SubmitShardResultResponse* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return Serve(response, [&] { return coordinator_->SubmitShardResult(*request); });
 }
 
-grpc::Status TrainingGrpcService::JoinRound(grpc::ServerContext*,
+grpc::Status TrainingGrpcService::JoinRound(grpc::ServerContext* context,
                                             const star::v1::JoinRoundRequest* request,
                                             star::v1::JoinRoundResponse* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return Serve(response, [&] { return coordinator_->JoinRound(*request); });
 }
 
 grpc::Status TrainingGrpcService::StreamExamples(
     grpc::ServerContext* context, const star::v1::StreamExamplesRequest* request,
     grpc::ServerWriter<star::v1::TrainingExample>* writer) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   absl::StatusOr<std::vector<star::v1::TrainingExample>> examples =
       coordinator_->RoundExamples(*request);
   if (!examples.ok()) return ToGrpcStatus(examples.status());
@@ -60,45 +70,56 @@ grpc::Status TrainingGrpcService::StreamExamples(
   return grpc::Status::OK;
 }
 
-grpc::Status TrainingGrpcService::ReportStep(grpc::ServerContext*,
+grpc::Status TrainingGrpcService::ReportStep(grpc::ServerContext* context,
                                              const star::v1::ReportStepRequest* request,
                                              star::v1::ReportStepResponse*) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return ToGrpcStatus(coordinator_->ReportStep(*request));
 }
 
-grpc::Status TrainingGrpcService::ReportRound(grpc::ServerContext*,
+grpc::Status TrainingGrpcService::ReportRound(grpc::ServerContext* context,
                                               const star::v1::ReportRoundRequest* request,
                                               star::v1::ReportRoundResponse*) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return ToGrpcStatus(coordinator_->ReportRound(*request));
 }
 
-grpc::Status JobsGrpcService::SubmitJob(grpc::ServerContext*, const star::v1::SubmitJobRequest* request,
-                                        star::v1::SubmitJobResponse* response) {
+grpc::Status JobsGrpcService::SubmitJob(
+    grpc::ServerContext* context, const star::v1::SubmitJobRequest* request,
+    star::v1::SubmitJobResponse* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   absl::StatusOr<std::string> id = jobs_->Submit(request->spec());
   if (!id.ok()) return ToGrpcStatus(id.status());
   response->set_job_id(*id);
   return grpc::Status::OK;
 }
 
-grpc::Status JobsGrpcService::GetJob(grpc::ServerContext*, const star::v1::GetJobRequest* request,
-                                     star::v1::JobStatus* response) {
+grpc::Status JobsGrpcService::GetJob(
+    grpc::ServerContext* context, const star::v1::GetJobRequest* request,
+    star::v1::JobStatus* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return Serve(response, [&] { return jobs_->Get(request->job_id()); });
 }
 
-grpc::Status JobsGrpcService::ListJobs(grpc::ServerContext*, const star::v1::ListJobsRequest*,
-                                       star::v1::ListJobsResponse* response) {
+grpc::Status JobsGrpcService::ListJobs(
+    grpc::ServerContext* context, const star::v1::ListJobsRequest*,
+    star::v1::ListJobsResponse* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   for (star::v1::JobStatus& s : jobs_->List()) *response->add_jobs() = std::move(s);
   return grpc::Status::OK;
 }
 
-grpc::Status JobsGrpcService::CancelJob(grpc::ServerContext*, const star::v1::CancelJobRequest* request,
-                                        star::v1::JobStatus* response) {
+grpc::Status JobsGrpcService::CancelJob(
+    grpc::ServerContext* context, const star::v1::CancelJobRequest* request,
+    star::v1::JobStatus* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   return Serve(response, [&] { return jobs_->Cancel(request->job_id()); });
 }
 
 grpc::Status JobsGrpcService::WatchJob(grpc::ServerContext* context,
                                        const star::v1::GetJobRequest* request,
                                        grpc::ServerWriter<star::v1::JobStatus>* writer) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   JobRunner* runner = jobs_->Find(request->job_id());
   if (runner == nullptr) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "job_id '" + request->job_id() + "' is unknown");
@@ -118,8 +139,10 @@ grpc::Status JobsGrpcService::WatchJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status JobsGrpcService::GetCluster(grpc::ServerContext*, const star::v1::GetClusterRequest*,
-                                         star::v1::ClusterStatus* response) {
+grpc::Status JobsGrpcService::GetCluster(
+    grpc::ServerContext* context, const star::v1::GetClusterRequest*,
+    star::v1::ClusterStatus* response) {
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
   *response = coordinator_->GetCluster();
   return grpc::Status::OK;
 }

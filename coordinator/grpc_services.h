@@ -7,6 +7,7 @@
 
 #include "coordinator/coordinator.h"
 #include "coordinator/job_manager.h"
+#include "service/channel_security.h"
 #include "star/v1/coordinator.grpc.pb.h"
 #include "star/v1/jobs.grpc.pb.h"
 #include "star/v1/training.grpc.pb.h"
@@ -15,8 +16,11 @@ namespace star {
 
 class CoordinatorGrpcService final : public star::v1::Coordinator::Service {
  public:
-  // `coordinator` must outlive the service.
-  explicit CoordinatorGrpcService(Coordinator* coordinator) : coordinator_(coordinator) {}
+  // Both must outlive the service. Every call is first checked by `auth` (null: none); a call
+  // it refuses answers UNAUTHENTICATED and does not reach the coordinator.
+  explicit CoordinatorGrpcService(Coordinator* coordinator,
+                                  const CallAuthenticator* auth = nullptr)
+      : coordinator_(coordinator), auth_(auth) {}
 
   grpc::Status RegisterWorker(grpc::ServerContext* context,
                               const star::v1::RegisterWorkerRequest* request,
@@ -31,11 +35,14 @@ class CoordinatorGrpcService final : public star::v1::Coordinator::Service {
 
  private:
   Coordinator* coordinator_;
+  const CallAuthenticator* auth_;
 };
 
 class TrainingGrpcService final : public star::v1::Training::Service {
  public:
-  explicit TrainingGrpcService(Coordinator* coordinator) : coordinator_(coordinator) {}
+  // As CoordinatorGrpcService.
+  explicit TrainingGrpcService(Coordinator* coordinator, const CallAuthenticator* auth = nullptr)
+      : coordinator_(coordinator), auth_(auth) {}
 
   grpc::Status JoinRound(grpc::ServerContext* context, const star::v1::JoinRoundRequest* request,
                          star::v1::JoinRoundResponse* response) override;
@@ -49,12 +56,16 @@ class TrainingGrpcService final : public star::v1::Training::Service {
 
  private:
   Coordinator* coordinator_;
+  const CallAuthenticator* auth_;
 };
 
 class JobsGrpcService final : public star::v1::Jobs::Service {
  public:
-  // Both must outlive the service.
-  JobsGrpcService(Coordinator* coordinator, JobManager* jobs) : coordinator_(coordinator), jobs_(jobs) {}
+  // All must outlive the service. Every call is first checked by `auth` (null: none); a call
+  // it refuses answers UNAUTHENTICATED and reaches neither the coordinator nor the jobs.
+  JobsGrpcService(Coordinator* coordinator, JobManager* jobs,
+                  const CallAuthenticator* auth = nullptr)
+      : coordinator_(coordinator), jobs_(jobs), auth_(auth) {}
 
   grpc::Status SubmitJob(grpc::ServerContext* context, const star::v1::SubmitJobRequest* request,
                          star::v1::SubmitJobResponse* response) override;
@@ -72,6 +83,7 @@ class JobsGrpcService final : public star::v1::Jobs::Service {
  private:
   Coordinator* coordinator_;
   JobManager* jobs_;
+  const CallAuthenticator* auth_;
 };
 
 }  // namespace star

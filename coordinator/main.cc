@@ -15,7 +15,9 @@
 #include "metrics/build_info.h"
 #include "metrics/metric_registry.h"
 #include "metrics/metrics_flags.h"
+#include "service/channel_security.h"
 #include "service/grpc_server.h"
+#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 
 int main(int argc, char** argv) {
@@ -39,9 +41,17 @@ int main(int argc, char** argv) {
   flags.AddDouble("shutdown-grace-seconds", &shutdown_grace_s,
                   "on SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled",
                   0, 600);
+  star::SecurityFlags security_flags;
+  star::AddServerSecurityFlags(flags, &security_flags);
   star::metrics::MetricsFlags metrics_flags;
   star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
+  absl::StatusOr<star::ServerSecurity> security =
+      star::LoadServerSecurity(security_flags.tls, security_flags.auth_token_file);
+  if (!security.ok()) {
+    STAR_LOG(ERROR) << security.status().message();
+    return 1;
+  }
 
   // jobs/ is where every job's models go. Creating it now also finds a state directory that
   // exists but is not writable by this user (a volume mount owned by another uid, e.g. an NFS
@@ -62,29 +72,38 @@ int main(int argc, char** argv) {
   options.lease_timeout = absl::Seconds(lease_timeout_s);
   options.metrics = &metrics;
   star::Coordinator coordinator(options);
-  star::CoordinatorGrpcService coordinator_service(&coordinator);
-  star::TrainingGrpcService training_service(&coordinator);
+  // Who may call what: see OperatorAuthenticator() in service/channel_security.h.
+  std::unique_ptr<star::CallAuthenticator> member_auth =
+      star::ClusterMemberAuthenticator(*security);
+  std::unique_ptr<star::CallAuthenticator> operator_auth = star::OperatorAuthenticator(*security);
+  star::CoordinatorGrpcService coordinator_service(&coordinator, member_auth.get());
+  star::TrainingGrpcService training_service(&coordinator, member_auth.get());
   star::JobManager jobs(&coordinator, state_dir);
-  star::JobsGrpcService jobs_service(&coordinator, &jobs);
+  star::JobsGrpcService jobs_service(&coordinator, &jobs, operator_auth.get());
   metrics.CollectFrom(&coordinator, &jobs);
   // Declared after everything the registry reads, so that it stops serving first.
   absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
       star::metrics::StartMetricsServer(metrics_flags, &registry);
   if (!metrics_server.ok()) {
-    STAR_LOG(ERROR) << "--metrics-port " << metrics_flags.port << ": "
-                    << metrics_server.status().message();
+    STAR_LOG(ERROR) << metrics_server.status().message();
     return 1;
   }
 
   absl::StatusOr<std::unique_ptr<star::GrpcServer>> server = star::GrpcServer::Start(
       listen, {{star::v1::Coordinator::service_full_name(), &coordinator_service},
                {star::v1::Training::service_full_name(), &training_service},
-               {star::v1::Jobs::service_full_name(), &jobs_service}});
+               {star::v1::Jobs::service_full_name(), &jobs_service}},
+      security->credentials);
   if (!server.ok()) {
     STAR_LOG(ERROR) << "--listen " << listen << ": " << server.status().message();
     return 1;
   }
-  STAR_LOG(INFO) << "serving on " << (*server)->address() << ", state in " << state_dir;
+  STAR_LOG(INFO) << "serving on " << (*server)->address()
+                 << (security->credentials == nullptr ? " (plaintext)"
+                     : security->client_certificates ? " (mutual TLS)"
+                                                     : " (TLS)")
+                 << (security->bearer_token.empty() ? "" : ", Jobs calls need the bearer token")
+                 << ", state in " << state_dir;
   if (!port_file.empty()) {
     if (absl::Status s = star::WritePortFile(port_file, (*server)->port()); !s.ok()) {
       STAR_LOG(ERROR) << "--port-file: " << s.message();

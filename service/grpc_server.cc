@@ -29,7 +29,8 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
-    const std::string& listen_address, const std::vector<NamedService>& services) {
+    const std::string& listen_address, const std::vector<NamedService>& services,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   std::string host;
   int requested_port = 0;
   if (absl::Status s = SplitHostPort(listen_address, &host, &requested_port); !s.ok()) return s;
@@ -38,7 +39,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int bound_port = 0;
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(
+      listen_address,
+      credentials != nullptr ? credentials : grpc::InsecureServerCredentials(), &bound_port);
   for (const NamedService& named : services) builder.RegisterService(named.service);
   builder.SetMaxReceiveMessageSize(64 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -13,6 +13,7 @@
 
 namespace grpc {
 class Server;
+class ServerCredentials;
 class Service;
 }  // namespace grpc
 
@@ -30,9 +31,11 @@ class GrpcServer {
   // Starts serving `services` (not owned; they must outlive the server) on `listen_address`
   // ("HOST:PORT"; port 0 lets the OS choose). The health service reports SERVING for the
   // server as a whole ("") and for each service by its full name.
+  // `credentials` null serves plaintext; otherwise e.g. LoadServerSecurity()'s TLS.
   // Returns kInvalidArgument for a malformed address and kUnavailable when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
-      const std::string& listen_address, const std::vector<NamedService>& services);
+      const std::string& listen_address, const std::vector<NamedService>& services,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
 
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/channel_security.h"
 
 namespace grpc {
 class Channel;
@@ -15,8 +16,10 @@ class Channel;
 
 namespace star {
 
-// A channel to `address` ("HOST:PORT"). Thread-safe; share it.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// A channel to `address` ("HOST:PORT"), over TLS when `security` has credentials, sending
+// its bearer token (if any) on every call. Thread-safe; share it.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const ClientSecurity& security = ClientSecurity());
 
 enum class HealthState { kUnknown, kServing, kNotServing, kServiceUnknown };
 const char* HealthStateName(HealthState state);

@@ -164,7 +164,8 @@ bool InCi() {
 }
 
 absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Duration timeout,
-                                                   const std::vector<std::string>& extra_args) {
+                                                   const std::vector<std::string>& extra_args,
+                                                   const ClientSecurity& security) {
   absl::Time deadline = absl::Now() + timeout;
   std::string port_file = dir.File("coordinator.port");
   std::string log_path = dir.File("coordinator.log");
@@ -189,8 +190,41 @@ absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Du
     pause = std::min(pause * 2, absl::Milliseconds(100));
   }
   std::string address = absl::StrCat("127.0.0.1:", port);
-  if (absl::Status s = WaitUntilServing(*MakeChannel(address), deadline); !s.ok()) return s;
+  if (absl::Status s = WaitUntilServing(*MakeChannel(address, security), deadline); !s.ok()) {
+    return s;
+  }
   return RunningCoordinator{std::move(*process), address, log_path};
+}
+
+absl::StatusOr<TestCertificates> MakeTestCertificates(const TempDir& dir) {
+  const std::string openssl = FindOnPath("openssl");
+  if (openssl.empty()) return absl::FailedPreconditionError("openssl is not on $PATH");
+  const std::string certs = dir.File("certs");
+  std::filesystem::create_directories(certs);
+  // P-256 keys: quick to make. Leaf certificates carry subjectAltName (gRPC checks the
+  // address it dialled against it) and the extended key usage of their side.
+  const std::string script = absl::StrCat(
+      "set -e; cd '", certs, "'; O='", openssl, "'\n",
+      "$O ecparam -name prime256v1 -genkey -noout -out ca.key\n",
+      "$O req -x509 -new -key ca.key -out ca.crt -days 2 -subj /CN=star-test-ca "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign\n",
+      "for who in server client; do\n",
+      "  $O ecparam -name prime256v1 -genkey -noout -out $who.key\n",
+      "  $O req -new -key $who.key -out $who.csr -subj /CN=star-test-$who\n",
+      "done\n",
+      "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' "
+      "> server.ext\n",
+      "printf 'extendedKeyUsage=clientAuth\\n' > client.ext\n",
+      "for who in server client; do\n",
+      "  $O x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+      "-extfile $who.ext -out $who.crt\n",
+      "done\n");
+  auto [status, output] = RunCommand({"/bin/sh", "-c", script}, dir, absl::Seconds(60));
+  if (status != 0) {
+    return absl::InternalError(absl::StrCat("openssl failed (", status, "): ", output));
+  }
+  return TestCertificates{certs + "/ca.crt", certs + "/server.crt", certs + "/server.key",
+                          certs + "/client.crt", certs + "/client.key"};
 }
 
 }  // namespace star::testing

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "process/child_process.h"
+#include "service/channel_security.h"
 
 namespace star::testing {
 
@@ -89,10 +90,25 @@ struct RunningCoordinator {
   std::string address;
   std::string log_path;
 };
-// `extra_args` are appended to its command line.
+// `extra_args` are appended to its command line; `security` is what the health checks that
+// wait for it use (TLS credentials when `extra_args` turn TLS on).
 absl::StatusOr<RunningCoordinator> StartCoordinator(
     const TempDir& dir, absl::Duration timeout = absl::Seconds(30),
-    const std::vector<std::string>& extra_args = {});
+    const std::vector<std::string>& extra_args = {},
+    const ClientSecurity& security = ClientSecurity());
+
+// PEM files made with `openssl` under a TempDir: a CA, a server certificate it signed for
+// 127.0.0.1 and localhost, and a client certificate it signed.
+struct TestCertificates {
+  std::string ca_cert;
+  std::string server_cert;
+  std::string server_key;
+  std::string client_cert;
+  std::string client_key;
+};
+// Writes them into dir/certs. kFailedPrecondition when openssl is not on $PATH; kInternal
+// with openssl's output when it fails.
+absl::StatusOr<TestCertificates> MakeTestCertificates(const TempDir& dir);
 
 }  // namespace star::testing
 

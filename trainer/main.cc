@@ -16,6 +16,7 @@
 #include "service/backoff.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
+#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 #include "service/stop_flag.h"
 #include "star/v1/training.grpc.pb.h"
@@ -33,6 +34,8 @@ struct TrainerFlags {
   std::string hostname;
   int64_t poll_wait_ms = 2000;
   int64_t threads = 1;
+  // From --tls-* (see service/channel_security.h); plaintext by default.
+  ClientSecurity security;
 };
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
@@ -123,7 +126,7 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
 // backoff while the coordinator is unreachable.
 void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop,
                 TrainerMetrics& metrics) {
-  auto stub = star::v1::Training::NewStub(MakeChannel(flags.coordinator));
+  auto stub = star::v1::Training::NewStub(MakeChannel(flags.coordinator, flags.security));
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   bool connected = false;
   while (!stop.stopped()) {
@@ -188,9 +191,18 @@ int main(int argc, char** argv) {
                "compute threads (1 suits several processes per machine)", 1, 256);
   flags.AddInt("poll-wait-ms", &trainer_flags.poll_wait_ms,
                "how long one join long-poll waits for a round", 10, 30000);
+  star::SecurityFlags security_flags;
+  star::AddClientSecurityFlags(flags, &security_flags, /*with_token=*/false);
   star::metrics::MetricsFlags metrics_flags;
   star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
+  absl::StatusOr<star::ClientSecurity> security =
+      star::LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
+  if (!security.ok()) {
+    STAR_LOG(ERROR) << security.status().message();
+    return 1;
+  }
+  trainer_flags.security = std::move(*security);
 
   star::SetTrainerThreads(static_cast<int>(trainer_flags.threads));
   star::ComputeCapabilities caps = star::ProbeComputeCapabilities();
@@ -203,8 +215,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
       star::metrics::StartMetricsServer(metrics_flags, &registry);
   if (!metrics_server.ok()) {
-    STAR_LOG(ERROR) << "--metrics-port " << metrics_flags.port << ": "
-                    << metrics_server.status().message();
+    STAR_LOG(ERROR) << metrics_server.status().message();
     return 1;
   }
 

@@ -15,6 +15,7 @@
 #include "service/backoff.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
+#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 #include "service/stop_flag.h"
 #include "model/text_generator.h"
@@ -32,6 +33,8 @@ struct WorkerFlags {
   int64_t batch_size = 16;
   int64_t poll_wait_ms = 2000;
   int64_t threads = 1;
+  // From --tls-* (see service/channel_security.h); plaintext by default.
+  ClientSecurity security;
 };
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
@@ -172,7 +175,7 @@ void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id
 // shards until stopped. Registers again when the coordinator no longer knows this worker
 // (it restarted).
 void RunWorker(const WorkerFlags& flags, const StopFlag& stop, WorkerMetrics& metrics) {
-  auto stub = star::v1::Coordinator::NewStub(MakeChannel(flags.coordinator));
+  auto stub = star::v1::Coordinator::NewStub(MakeChannel(flags.coordinator, flags.security));
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   GeneratorCache cache(&metrics);
   absl::Duration renew_interval = absl::Seconds(20);
@@ -248,9 +251,18 @@ int main(int argc, char** argv) {
                "how long one lease long-poll waits for a shard", 10, 30000);
   flags.AddInt("threads", &worker_flags.threads,
                "compute threads for generation (1 suits several processes per machine)", 1, 256);
+  star::SecurityFlags security_flags;
+  star::AddClientSecurityFlags(flags, &security_flags, /*with_token=*/false);
   star::metrics::MetricsFlags metrics_flags;
   star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
+  absl::StatusOr<star::ClientSecurity> security =
+      star::LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
+  if (!security.ok()) {
+    STAR_LOG(ERROR) << security.status().message();
+    return 1;
+  }
+  worker_flags.security = std::move(*security);
   star::SetComputeThreads(static_cast<int>(worker_flags.threads));
 
   star::metrics::MetricRegistry registry;
@@ -259,8 +271,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
       star::metrics::StartMetricsServer(metrics_flags, &registry);
   if (!metrics_server.ok()) {
-    STAR_LOG(ERROR) << "--metrics-port " << metrics_flags.port << ": "
-                    << metrics_server.status().message();
+    STAR_LOG(ERROR) << metrics_server.status().message();
     return 1;
   }
 
