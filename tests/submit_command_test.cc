@@ -75,5 +75,37 @@ TEST(SubmitCommandTest, SubmitsToARunningCoordinatorAndReportsAnUnreachableOne) 
   EXPECT_NE(down_output.find("UNAVAILABLE"), std::string::npos) << down_output;
 }
 
+// `star watch` follows the coordinator's most recent job to its end and `star status` lists it.
+// This job fails at once (its base model does not exist), which both must report.
+TEST(SubmitCommandTest, WatchAndStatusShowTheCoordinatorsJobs) {
+  TempDir dir;
+  absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  auto [status, output] = RunCommand({BinaryPath("star"), "submit", WriteJob(dir, "job.yaml", kJob),
+                                      "--coordinator", coordinator->address},
+                                     dir);
+  ASSERT_EQ(status, 0) << output;
+  auto [watch_status, watch_output] = RunCommand(
+      {BinaryPath("star"), "watch", "--coordinator", coordinator->address}, dir);
+  EXPECT_EQ(watch_status, 1) << watch_output;
+  EXPECT_NE(watch_output.find("job submitted-1 on " + coordinator->address), std::string::npos)
+      << watch_output;
+  EXPECT_NE(watch_output.find("job ended JOB_STATE_FAILED: /nonexistent/model/config.json"),
+            std::string::npos)
+      << watch_output;
+  auto [status_status, status_output] = RunCommand(
+      {BinaryPath("star"), "status", "--coordinator", coordinator->address}, dir);
+  EXPECT_EQ(status_status, 0) << status_output;
+  EXPECT_NE(status_output.find("jobs: 1"), std::string::npos) << status_output;
+  EXPECT_NE(status_output.find("submitted-1 JOB_STATE_FAILED"), std::string::npos) << status_output;
+  EXPECT_NE(status_output.find("error: /nonexistent/model/config.json"), std::string::npos)
+      << status_output;
+
+  auto [unknown_status, unknown_output] = RunCommand(
+      {BinaryPath("star"), "watch", "--coordinator", coordinator->address, "--job", "nope-7"}, dir);
+  EXPECT_EQ(unknown_status, 1) << unknown_output;
+  EXPECT_NE(unknown_output.find("nope-7"), std::string::npos) << unknown_output;
+}
+
 }  // namespace
 }  // namespace star
