@@ -11,6 +11,7 @@ hint, and with --iters N runs a plain STaR loop (generate, rationalize, train fr
   ... --rope_factor 1000        # linear RoPE scaling: rotations almost switched off
   ... --pos_offset 200 --nospace 1   # random position offsets in training, digits unspaced
   ... --pad 5                   # half the seed sums zero-padded to 3-5 digits
+  ... --tagged 1                # every digit tagged with its column's letter (random offset)
 """
 import argparse
 import json
@@ -41,6 +42,31 @@ def reference(q):
     ans = fin if carry else result
     lines.append(SEP.join(map(str,ans)))
     return '\n'.join(lines)+"\n\n"
+
+import string
+def tag_digits(digits, n, base):
+    # digits most-significant first; column of digit i (from the right) gets letter base+col
+    return ' '.join(string.ascii_lowercase[base + n - 1 - i] + str(d) for i, d in enumerate(digits))
+def t_question(a, b, d, base):
+    da=[int(x) for x in str(a).rjust(d,'0')]; db=[int(x) for x in str(b).rjust(d,'0')]
+    return f"{tag_digits(da,d,base)} + {tag_digits(db,d,base)}", ' '.join(str(a+b)), base
+def t_reference(q):
+    l, r = q.split(' + '); ta=l.split(); tb=r.split()
+    base = string.ascii_lowercase.index(ta[-1][0]); n=len(ta)
+    a=[int(t[1]) for t in ta]; b=[int(t[1]) for t in tb]
+    lines=["<scratch>"]; result=[]; carry=0
+    def line(rem):
+        p = f"{' '.join(ta[:rem])} + {' '.join(tb[:rem])} " if rem>0 else ""
+        res=' '.join(string.ascii_lowercase[base + len(result)-1-i] + str(x) for i,x in enumerate(result))
+        return f"{p},{' ' if res else ''}{res} C: {carry}"
+    lines.append(line(n))
+    for rem in range(n,0,-1):
+        s_=a[rem-1]+b[rem-1]+carry; result.insert(0,s_%10); carry=s_//10; lines.append(line(rem-1))
+    fin=[carry]+result; lines.append(' '.join(map(str,fin))); lines.append("</scratch>")
+    ans = fin if carry else result
+    lines.append(' '.join(map(str,ans)))
+    return '\n'.join(lines)+"\n\n"
+
 def extract(c):
     i=c.rfind("</scratch>\n")
     if i<0: return None
@@ -65,6 +91,7 @@ p.add_argument('--rope_factor', type=float, default=0)
 p.add_argument('--pos_offset', type=int, default=0)
 p.add_argument('--nospace', type=int, default=0)
 p.add_argument('--pad', type=int, default=0)
+p.add_argument('--tagged', type=int, default=0)
 args = p.parse_args()
 if args.nospace:
     SEP = ''  # noqa: the format helpers read the module-level SEP
@@ -114,11 +141,13 @@ def generate(model, prompts, maxnew):
             pkv=out.past_key_values; nxt=out.logits[:,-1].argmax(-1)
         outs += [''.join(inv[x] for x in g) for g in gen]
     return outs
-def maxnew(d): return len(reference(question(10**d-1,10**d-1,d)[0]))+4
+def maxnew(d): return (2 if args.tagged else 1)*len(reference(question(10**d-1,10**d-1,d)[0]))+4
 def evaluate(model, label, hint=False):
     rng=random.Random(999); accs=[]
     for d in range(1,9):
         qs=gen(d,args.eval_n,rng)
+        if args.tagged:
+            qs=[t_question(int(q.split(' + ')[0].replace(' ','')), int(q.split(' + ')[1].replace(' ','')), d, rng.randint(0,26-d))[:2] for q,a in qs]
         ps=[hinted(q,a) if hint else prompt(q) for q,a in qs]
         outs=generate(model,ps,maxnew(d))
         accs.append(sum(extract(o)==a for o,(q,a) in zip(outs,qs))/len(qs))
@@ -132,9 +161,12 @@ for d in range(1,args.seed_digits+1):
     for i in range(args.seed_n//args.seed_digits):
         a_,b_=rng.randint(lo,hi),rng.randint(lo,hi)
         w = rng.randint(d+1,args.pad) if args.pad and rng.random()<0.5 else d
-        qs.append(question(a_,b_,w))
+        if args.tagged:
+            q_,ans_,_ = t_question(a_,b_,d,rng.randint(0,24)); qs.append((q_,ans_))
+        else:
+            qs.append(question(a_,b_,w))
     for i,(q,a) in enumerate(qs):
-        seed.append((hinted(q,a) if random.random()<args.hintfrac else prompt(q), reference(q)))
+        seed.append((hinted(q,a) if random.random()<args.hintfrac else prompt(q), t_reference(q) if args.tagged else reference(q)))
 m0=LlamaForCausalLM(cfg); m0.load_state_dict(base.state_dict())
 train(m0, seed, args.seed_steps, args.lr)
 evaluate(m0,'M0'); evaluate(m0,'M0',True)
