@@ -15,13 +15,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/local_cluster.h"
+#include "cli/operator_connection.h"
 #include "coordinator/job_config.h"
 #include "flags/flag_parser.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
-#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 #include "star/v1/jobs.grpc.pb.h"
 
@@ -63,6 +63,12 @@ std::string TrainedRange(const star::v1::JobSpec& spec) {
   const auto& a = spec.task().addition();
   return a.min_digits() == a.max_digits() ? absl::StrCat(a.min_digits(), "d")
                                           : absl::StrCat(a.min_digits(), "-", a.max_digits(), "d");
+}
+
+bool Ended(const star::v1::JobStatus& status) {
+  return status.state() == star::v1::JOB_STATE_SUCCEEDED ||
+         status.state() == star::v1::JOB_STATE_FAILED ||
+         status.state() == star::v1::JOB_STATE_CANCELLED;
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -126,9 +132,7 @@ absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const 
                                          status.shards_done(), "/", status.results_size(), "/",
                                          status.state());
     if (key != previous_key || absl::Now() - previous_time >= absl::Seconds(2)) {
-      const bool ended = status.state() == star::v1::JOB_STATE_SUCCEEDED ||
-                         status.state() == star::v1::JOB_STATE_FAILED ||
-                         status.state() == star::v1::JOB_STATE_CANCELLED;
+      const bool ended = Ended(status);
       std::string line = FormatProgressLine(status);
       if ((!ended || key != previous_key) && line != previous_line) {
         std::printf("%s\n", line.c_str());
@@ -142,10 +146,7 @@ absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const 
   grpc::Status rpc = reader->Finish();
   finished = true;
   signals.join();
-  const bool ended = last.state() == star::v1::JOB_STATE_SUCCEEDED ||
-                     last.state() == star::v1::JOB_STATE_FAILED ||
-                     last.state() == star::v1::JOB_STATE_CANCELLED;
-  if (!ended) {
+  if (!Ended(last)) {
     return absl::UnavailableError(absl::StrCat("stopped following job ", job_id, " before it ended: ",
                                                FromGrpcStatus(rpc).ToString()));
   }
@@ -275,26 +276,21 @@ bool WriteResults(const star::v1::JobStatus& status, const std::string& dir) {
 }
 
 int RunWatch(int argc, char** argv) {
-  std::string coordinator = "127.0.0.1:50051";
+  OperatorConnectionFlags connection;
   std::string job_id;
   std::string results_dir;
   FlagParser flags("star watch",
                    "Follows a job on a running coordinator: a progress line per phase (shards, "
                    "tokens/s, loss), then the per-iteration table once it ends.");
-  flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
+  AddOperatorConnectionFlags(flags, &connection);
   flags.AddString("job", &job_id, "job id (default: the coordinator's most recent job)");
   flags.AddString("results-dir", &results_dir,
                   "also write results.csv, results.json and accuracy.svg here at the end");
-  SecurityFlags security_flags;
-  AddClientSecurityFlags(flags, &security_flags, /*with_token=*/true);
   flags.ParseOrExit(argc, argv, 2);
-  absl::StatusOr<ClientSecurity> security =
-      LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
-  if (!security.ok()) {
-    std::fprintf(stderr, "star watch: %s\n", std::string(security.status().message()).c_str());
-    return 2;
-  }
-  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator, *security));
+  std::shared_ptr<grpc::Channel> channel = OperatorChannel("star watch", connection);
+  if (channel == nullptr) return 2;
+  const std::string& coordinator = connection.coordinator;
+  auto stub = star::v1::Jobs::NewStub(channel);
   if (job_id.empty()) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

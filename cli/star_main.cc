@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/local_cluster.h"
 #include "cli/model_commands.h"
+#include "cli/operator_connection.h"
 #include "cli/run_command.h"
 #include "cli/submit_command.h"
 #include "flags/flag_parser.h"
@@ -15,7 +16,6 @@
 #include "log/log.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
-#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 #include "star/v1/jobs.grpc.pb.h"
 
@@ -108,21 +108,15 @@ int RunUp(int argc, char** argv) {
 }
 
 int RunStatus(int argc, char** argv) {
-  std::string coordinator = "127.0.0.1:50051";
+  OperatorConnectionFlags connection;
   FlagParser flags("star status",
                    "Shows a coordinator's health, the workers and trainer ranks it knows, and "
                    "its jobs.");
-  flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
-  SecurityFlags security_flags;
-  AddClientSecurityFlags(flags, &security_flags, /*with_token=*/true);
+  AddOperatorConnectionFlags(flags, &connection);
   flags.ParseOrExit(argc, argv, 2);
-  absl::StatusOr<ClientSecurity> security =
-      LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
-  if (!security.ok()) {
-    std::fprintf(stderr, "star status: %s\n", std::string(security.status().message()).c_str());
-    return 2;
-  }
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(coordinator, *security);
+  std::shared_ptr<grpc::Channel> channel = OperatorChannel("star status", connection);
+  if (channel == nullptr) return 2;
+  const std::string& coordinator = connection.coordinator;
   absl::StatusOr<HealthState> health = CheckHealth(*channel, "", absl::Seconds(5));
   if (!health.ok()) {
     std::fprintf(stderr, "star status: %s: %s\n", coordinator.c_str(),

@@ -4,20 +4,20 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "cli/operator_connection.h"
 #include "cli/run_command.h"
 #include "coordinator/job_config.h"
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
-#include "service/security_flags.h"
 #include "star/v1/jobs.grpc.pb.h"
 
 namespace star {
 
 int RunSubmit(int argc, char** argv) {
   std::string job_path;
-  std::string coordinator = "127.0.0.1:50051";
+  OperatorConnectionFlags connection;
   bool watch = false;
   bool dry_run = false;
   FlagParser flags("star submit",
@@ -25,20 +25,15 @@ int RunSubmit(int argc, char** argv) {
                    "Paths in the file are read by the coordinator, relative to its working "
                    "directory.");
   flags.AddPositional("JOB.yaml", &job_path, "the job file");
-  flags.AddHostPort("coordinator", &coordinator, "coordinator address HOST:PORT");
+  AddOperatorConnectionFlags(flags, &connection);
   flags.AddBool("watch", &watch,
                 "follow the job until it ends, print its results table, exit 0 only if it "
                 "succeeded");
   flags.AddBool("dry-run", &dry_run, "only parse and check the file; contact nothing");
-  SecurityFlags security_flags;
-  AddClientSecurityFlags(flags, &security_flags, /*with_token=*/true);
   flags.ParseOrExit(argc, argv, 2);
-  absl::StatusOr<ClientSecurity> security =
-      LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
-  if (!security.ok()) {
-    std::fprintf(stderr, "star submit: %s\n", std::string(security.status().message()).c_str());
-    return 2;
-  }
+  std::shared_ptr<grpc::Channel> channel = OperatorChannel("star submit", connection);
+  if (channel == nullptr) return 2;
+  const std::string& coordinator = connection.coordinator;
 
   absl::StatusOr<star::v1::JobSpec> spec = LoadJobFile(job_path);
   if (!spec.ok()) {
@@ -50,7 +45,7 @@ int RunSubmit(int argc, char** argv) {
                 job_path.c_str(), spec->iterations(), spec->training().world_size());
     return 0;
   }
-  auto stub = star::v1::Jobs::NewStub(MakeChannel(coordinator, *security));
+  auto stub = star::v1::Jobs::NewStub(channel);
   star::v1::SubmitJobRequest request;
   *request.mutable_spec() = *spec;
   star::v1::SubmitJobResponse submitted;

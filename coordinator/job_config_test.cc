@@ -67,6 +67,10 @@ TEST(JobConfigTest, WrongTypesAreNamed) {
 TEST(JobConfigTest, MeaninglessValuesAreNamed) {
   ExpectError(std::string(kJob) + "task: {addition: {min_digits: 4, max_digits: 2, train_questions: 5}}\n",
               "task.addition.max_digits: must be at least min_digits");
+  ExpectError(std::string(kJob) +
+                  "task: {addition: {min_digits: 1, max_digits: 5, train_questions: 5, "
+                  "eval_max_digits: 3}}\n",
+              "task.addition.eval_max_digits: must be 0 (= max_digits) or max_digits-18");
   ExpectError(std::string(kJob) + "training: {world_size: 3, global_batch_size: 32}\n",
               "training.global_batch_size: must be a multiple of training.world_size");
   ExpectError(std::string(kJob) + "generation: {samples_per_question: 4}\n",

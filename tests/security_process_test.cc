@@ -1,8 +1,6 @@
 // TLS, mutual TLS and the operator API's bearer token, end to end: a real coordinator, worker,
 // trainer rank and `star` commands on loopback, with certificates openssl makes per test.
 
-#include <fstream>
-
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "service/channel_security.h"
@@ -24,12 +22,6 @@ using ::star::testing::TestCertificates;
 
 std::chrono::system_clock::time_point In(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
-}
-
-std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {
-  std::string path = dir.File(name);
-  std::ofstream(path) << text;
-  return path;
 }
 
 const char kJob[] = R"(name: guarded
@@ -187,12 +179,12 @@ TEST(SecurityProcessTest, MutualTlsAdmitsWorkersAndTrainersWithAClientCertificat
 
 TEST(SecurityProcessTest, OperatorApiRejectsCallsWithoutTheBearerTokenAndChangesNothing) {
   TempDir dir;
-  const std::string token_file = WriteFile(dir, "token", "s3cret-operator-token\n");
-  const std::string wrong_file = WriteFile(dir, "wrong", "s3cret-operator-tokem\n");
+  const std::string token_file = dir.Write("token", "s3cret-operator-token\n");
+  const std::string wrong_file = dir.Write("wrong", "s3cret-operator-tokem\n");
   absl::StatusOr<testing::RunningCoordinator> coordinator =
       StartCoordinator(dir, absl::Seconds(30), {"--auth-token-file", token_file});
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  const std::string job = WriteFile(dir, "job.yaml", kJob);
+  const std::string job = dir.Write("job.yaml", kJob);
   const std::string star = BinaryPath("star");
   const std::string& address = coordinator->address;
 
@@ -266,8 +258,8 @@ TEST(SecurityProcessTest, OperatorApiRejectsCallsWithoutTheBearerTokenAndChanges
 TEST(SecurityProcessTest, UnreadableOrEmptyCredentialFilesStopStartupNamingFlagAndPath) {
   TempDir dir;
   const std::string missing = dir.File("missing.pem");
-  const std::string not_pem = WriteFile(dir, "not.pem", "hello\n");
-  const std::string empty = WriteFile(dir, "empty", " \n");
+  const std::string not_pem = dir.Write("not.pem", "hello\n");
+  const std::string empty = dir.Write("empty", " \n");
   struct Case {
     std::vector<std::string> argv;
     int exit_status;

@@ -1,7 +1,5 @@
 // `star submit` against a real coordinator process, and its --dry-run file check.
 
-#include <fstream>
-
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "service/health_client.h"
@@ -16,12 +14,6 @@ using ::star::testing::RunCommand;
 using ::star::testing::StartCoordinator;
 using ::star::testing::TempDir;
 
-std::string WriteJob(const TempDir& dir, const std::string& name, const std::string& text) {
-  std::string path = dir.File(name);
-  std::ofstream(path) << text;
-  return path;
-}
-
 const char kJob[] = R"(name: submitted
 task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4}}
 model: {base_checkpoint: /nonexistent/model}
@@ -31,14 +23,14 @@ iterations: 1
 TEST(SubmitCommandTest, DryRunChecksTheFileWithoutAnyCoordinator) {
   TempDir dir;
   auto [status, output] = RunCommand(
-      {BinaryPath("star"), "submit", WriteJob(dir, "job.yaml", kJob), "--dry-run",
+      {BinaryPath("star"), "submit", dir.Write("job.yaml", kJob), "--dry-run",
        "--coordinator", "127.0.0.1:1"},
       dir);
   EXPECT_EQ(status, 0) << output;
   EXPECT_NE(output.find("job submitted: "), std::string::npos) << output;
   EXPECT_NE(output.find("is valid"), std::string::npos) << output;
 
-  std::string bad = WriteJob(dir, "bad.yaml", "name: x\niterations: 0\n");
+  std::string bad = dir.Write("bad.yaml", "name: x\niterations: 0\n");
   auto [bad_status, bad_output] =
       RunCommand({BinaryPath("star"), "submit", bad, "--dry-run"}, dir);
   EXPECT_EQ(bad_status, 1) << bad_output;
@@ -49,7 +41,7 @@ TEST(SubmitCommandTest, SubmitsToARunningCoordinatorAndReportsAnUnreachableOne) 
   TempDir dir;
   absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  std::string job = WriteJob(dir, "job.yaml", kJob);
+  std::string job = dir.Write("job.yaml", kJob);
   auto [status, output] = RunCommand(
       {BinaryPath("star"), "submit", job, "--coordinator", coordinator->address}, dir);
   ASSERT_EQ(status, 0) << output;
@@ -81,7 +73,7 @@ TEST(SubmitCommandTest, WatchAndStatusShowTheCoordinatorsJobs) {
   TempDir dir;
   absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  auto [status, output] = RunCommand({BinaryPath("star"), "submit", WriteJob(dir, "job.yaml", kJob),
+  auto [status, output] = RunCommand({BinaryPath("star"), "submit", dir.Write("job.yaml", kJob),
                                       "--coordinator", coordinator->address},
                                      dir);
   ASSERT_EQ(status, 0) << output;

@@ -36,6 +36,12 @@ TempDir::~TempDir() {
   if (!path_.empty()) std::filesystem::remove_all(path_, ec);
 }
 
+std::string TempDir::Write(const std::string& name, const std::string& text) const {
+  std::string path = File(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream buffer;

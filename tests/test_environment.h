@@ -29,6 +29,8 @@ class TempDir {
   ~TempDir();
   const std::string& path() const { return path_; }
   std::string File(const std::string& name) const { return path_ + "/" + name; }
+  // Writes `text` into the file `name` here and returns its path.
+  std::string Write(const std::string& name, const std::string& text) const;
 
  private:
   std::string path_;

@@ -1,0 +1,82 @@
+#include "coordinator/round_scheduler.h"
+
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace star {
+namespace {
+
+// A round of two ranks and 10 steps with examples 0..3, formed from two waiting trainers.
+class RoundSchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RoundPlan plan;
+    plan.assignment.set_round_id("r1");
+    plan.assignment.set_world_size(2);
+    plan.assignment.set_steps(10);
+    for (uint64_t i = 0; i < 4; ++i) plan.examples.emplace_back().set_example_id(i);
+    ASSERT_TRUE(scheduler_.Submit(std::move(plan)).ok());
+    for (const char* trainer : {"t0", "t1"}) {
+      joins_.emplace_back([this, trainer] {
+        star::v1::JoinRoundRequest request;
+        request.set_trainer_id(trainer);
+        request.set_hostname("127.0.0.1");
+        request.set_store_port(1234);
+        EXPECT_TRUE(scheduler_.Join(request, absl::Seconds(10)).has_value());
+      });
+    }
+    for (auto& t : joins_) t.join();
+  }
+
+  star::v1::ReportStepRequest Step(uint32_t rank, uint32_t step, double loss) {
+    star::v1::ReportStepRequest r;
+    r.set_round_id("r1");
+    r.set_rank(rank);
+    r.set_step(step);
+    r.set_loss(loss);
+    r.set_tokens_per_second(100);
+    return r;
+  }
+
+  RoundScheduler scheduler_;
+  std::vector<std::thread> joins_;
+};
+
+TEST_F(RoundSchedulerTest, EachRankGetsEveryWorldSizethExample) {
+  absl::StatusOr<std::vector<star::v1::TrainingExample>> examples = scheduler_.Examples("r1", 1);
+  ASSERT_TRUE(examples.ok()) << examples.status();
+  ASSERT_EQ(examples->size(), 2u);
+  EXPECT_EQ((*examples)[0].example_id(), 1u);
+  EXPECT_EQ((*examples)[1].example_id(), 3u);
+  EXPECT_EQ(scheduler_.Examples("r9", 0).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(scheduler_.Examples("r1", 2).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RoundSchedulerTest, StepReportsAreKeptPerRankAndBadOnesRefused) {
+  ASSERT_TRUE(scheduler_.ReportStep(Step(1, 4, 0.5)).ok());
+  ASSERT_TRUE(scheduler_.ReportStep(Step(1, 5, 0.25)).ok());
+  std::optional<RoundProgress> progress = scheduler_.Progress("r1");
+  ASSERT_TRUE(progress.has_value());
+  ASSERT_EQ(progress->steps.size(), 1u);
+  EXPECT_EQ(progress->steps.at(1).step(), 5u);
+  EXPECT_DOUBLE_EQ(progress->steps.at(1).loss(), 0.25);
+
+  star::v1::ReportStepRequest unknown = Step(0, 1, 1.0);
+  unknown.set_round_id("r9");
+  EXPECT_EQ(scheduler_.ReportStep(unknown).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(scheduler_.ReportStep(Step(2, 1, 1.0)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_.ReportStep(Step(0, 11, 1.0)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_.ReportStep(Step(0, 1, std::nan(""))).code(),
+            absl::StatusCode::kInvalidArgument);
+  star::v1::ReportStepRequest negative = Step(0, 1, 1.0);
+  negative.set_tokens_per_second(-1);
+  EXPECT_EQ(scheduler_.ReportStep(negative).code(), absl::StatusCode::kInvalidArgument);
+  // None of the refused reports changed anything.
+  EXPECT_EQ(scheduler_.Progress("r1")->steps.size(), 1u);
+}
+
+}  // namespace
+}  // namespace star
