@@ -4,41 +4,26 @@ An independent implementation of grpc.health.v1 must see the C++ server as SERVI
 star.v1 service as SERVING, and an unknown service as NOT_FOUND.
 """
 
-import os
-import subprocess
 import tempfile
-import time
 import unittest
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from coordinator_process import CoordinatorProcess
+
 
 class CoordinatorHealthTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
-        port_file = os.path.join(self.dir.name, "port")
-        self.log = open(os.path.join(self.dir.name, "coordinator.log"), "w")
-        binary = os.path.join(os.environ["STAR_BIN_DIR"], "star-coordinator")
-        self.process = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--state-dir", self.dir.name,
-             "--port-file", port_file],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(port_file):
-            self.assertIsNone(self.process.poll(), "coordinator exited early")
-            self.assertLess(time.monotonic(), deadline, "no port file")
-            time.sleep(0.01)
-        with open(port_file) as f:
-            self.address = f"127.0.0.1:{int(f.read())}"
+        self.coordinator = CoordinatorProcess(self.dir.name)
+        self.address = self.coordinator.address
         self.channel = grpc.insecure_channel(self.address)
         grpc.channel_ready_future(self.channel).result(timeout=30)
 
     def tearDown(self):
         self.channel.close()
-        self.process.terminate()
-        self.assertEqual(self.process.wait(timeout=10), 0)
-        self.log.close()
+        self.assertEqual(self.coordinator.stop(), 0)
         self.dir.cleanup()
 
     def test_server_and_every_service_are_serving(self):

@@ -10,11 +10,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from coordinator_process import CoordinatorProcess
 
 TOKEN = "py-operator-token"
 
@@ -45,22 +46,10 @@ class CoordinatorSecurityTest(unittest.TestCase):
         make_certificates(d)
         with open(os.path.join(d, "token"), "w") as f:
             f.write(TOKEN + "\n")
-        port_file = os.path.join(d, "port")
-        self.log = open(os.path.join(d, "coordinator.log"), "w")
-        binary = os.path.join(os.environ["STAR_BIN_DIR"], "star-coordinator")
-        self.process = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--state-dir", os.path.join(d, "state"),
-             "--port-file", port_file, "--tls-cert", os.path.join(d, "server.crt"),
-             "--tls-key", os.path.join(d, "server.key"),
-             "--auth-token-file", os.path.join(d, "token")],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(port_file):
-            self.assertIsNone(self.process.poll(), "coordinator exited early")
-            self.assertLess(time.monotonic(), deadline, "no port file")
-            time.sleep(0.01)
-        with open(port_file) as f:
-            self.address = f"127.0.0.1:{int(f.read())}"
+        self.coordinator = CoordinatorProcess(
+            d, ["--tls-cert", os.path.join(d, "server.crt"), "--tls-key", os.path.join(d, "server.key"),
+                "--auth-token-file", os.path.join(d, "token")])
+        self.address = self.coordinator.address
         with open(os.path.join(d, "ca.crt"), "rb") as f:
             credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
         self.channel = grpc.secure_channel(self.address, credentials)
@@ -68,9 +57,7 @@ class CoordinatorSecurityTest(unittest.TestCase):
 
     def tearDown(self):
         self.channel.close()
-        self.process.terminate()
-        self.assertEqual(self.process.wait(timeout=10), 0)
-        self.log.close()
+        self.assertEqual(self.coordinator.stop(), 0)
         self.dir.cleanup()
 
     def test_health_over_tls_needs_no_token(self):
