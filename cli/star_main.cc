@@ -10,6 +10,7 @@
 #include "cli/model_commands.h"
 #include "cli/operator_connection.h"
 #include "cli/run_command.h"
+#include "cli/export_command.h"
 #include "cli/submit_command.h"
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
@@ -33,6 +34,7 @@ constexpr char kUsage[] =
     "  up          start a local cluster (coordinator, workers, trainer ranks), show it healthy\n"
     "  status      show a running coordinator's health, its workers and trainers, and its jobs\n"
     "  watch       follow a job on a running coordinator to its end and print its table\n"
+    "  export      write the rationales accepted in one iteration as JSON Lines\n"
     "  init-model  write a randomly initialised model directory from a config and a tokenizer\n"
     "  generate    print a model directory's continuation of a prompt\n";
 
@@ -171,6 +173,7 @@ int main(int argc, char** argv) {
   if (command == "up") return star::RunUp(argc, argv);
   if (command == "status") return star::RunStatus(argc, argv);
   if (command == "watch") return star::RunWatch(argc, argv);
+  if (command == "export") return star::RunExport(argc, argv);
   if (command == "init-model") return star::RunInitModel(argc, argv);
   if (command == "generate") return star::RunGenerate(argc, argv);
   std::fprintf(stderr, "star: unknown command '%s' (see star --help)\n",

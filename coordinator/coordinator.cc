@@ -1,6 +1,8 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -29,7 +31,22 @@ absl::Status CheckText(std::string_view field, const std::string& value, size_t 
 
 }  // namespace
 
-Coordinator::Coordinator(CoordinatorOptions options) : options_(options) {}
+namespace {
+
+std::unique_ptr<StateStore> InMemoryStore() {
+  absl::StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(":memory:");
+  // Opening an in-memory database fails only when memory is exhausted.
+  if (!store.ok()) std::abort();
+  return *std::move(store);
+}
+
+}  // namespace
+
+Coordinator::Coordinator(CoordinatorOptions options)
+    : options_(options),
+      shards_(absl::Now, options.max_shard_leases),
+      own_store_(options.store == nullptr ? InMemoryStore() : nullptr),
+      store_(options.store == nullptr ? own_store_.get() : options.store) {}
 
 absl::StatusOr<star::v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
     const star::v1::RegisterWorkerRequest& request) {
@@ -153,24 +170,25 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
   if (!task.ok()) return task.status();
 
   absl::StatusOr<ShardQueue::Completion> completion =
-      shards_.Complete(request.worker_id(), request.lease_id(), request.shard_id());
+      shards_.CheckCompletion(request.worker_id(), request.lease_id(), request.shard_id());
   if (!completion.ok()) return completion.status();
   star::v1::SubmitShardResultResponse response;
   if (completion->duplicate) {
     response.set_duplicate(true);
     return response;
   }
-  if (options_.metrics != nullptr) {
-    options_.metrics->RecordQuestionsAttempted(shard->kind(), request.results_size());
-  }
-  generated_tokens_ += std::min<uint64_t>(request.generated_tokens(), 1ULL << 32);
-  std::vector<AcceptedRationale> accepted;
-  std::vector<EvaluationOutcome> evaluations;
+  StateStore::ShardCompletion record{.shard_id = shard->shard_id(),
+                                     .worker_id = request.worker_id()};
+  struct Verdict {
+    bool rationalized;
+    bool verified;
+  };
+  std::vector<Verdict> verdicts;
   for (const star::v1::QuestionResult& r : request.results()) {
     const star::v1::ShardQuestion& q = *questions[r.question_id()];
     Question gold{.id = q.question_id(), .answer = q.gold_answer()};
     if (evaluate) {
-      evaluations.push_back(EvaluationOutcome{
+      record.evaluations.push_back(EvaluationOutcome{
           .job_id = shard->job_id(),
           .iteration = shard->iteration(),
           .question_id = q.question_id(),
@@ -179,27 +197,40 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
     }
     for (const star::v1::Sample& sample : r.samples()) {
       const bool verified = (*task)->Verify(gold, sample.completion());
-      if (options_.metrics != nullptr) {
-        options_.metrics->RecordVerifiedSample(shard->kind(), sample.rationalized(), verified);
-      }
+      verdicts.push_back({sample.rationalized(), verified});
       if (!verified) {
         response.set_rejected(response.rejected() + 1);
         continue;
       }
       response.set_accepted(response.accepted() + 1);
       if (!evaluate) {
-        accepted.push_back(AcceptedRationale{.job_id = shard->job_id(),
-                                             .iteration = shard->iteration(),
-                                             .question_id = q.question_id(),
-                                             .shard_id = shard->shard_id(),
-                                             .prompt = q.prompt(),
-                                             .completion = sample.completion(),
-                                             .rationalized = sample.rationalized()});
+        record.accepted.push_back(AcceptedRationale{.job_id = shard->job_id(),
+                                                    .iteration = shard->iteration(),
+                                                    .question_id = q.question_id(),
+                                                    .shard_id = shard->shard_id(),
+                                                    .prompt = q.prompt(),
+                                                    .completion = sample.completion(),
+                                                    .rationalized = sample.rationalized()});
       }
     }
   }
-  rationales_.Add(std::move(accepted));
-  rationales_.AddEvaluations(std::move(evaluations));
+  // The store decides which of two racing submissions (a lease that expired while its worker
+  // still finished) is the first.
+  absl::StatusOr<bool> first = store_->CompleteShard(std::move(record));
+  if (!first.ok()) return first.status();
+  shards_.MarkDone(shard->shard_id());
+  if (!*first) {
+    star::v1::SubmitShardResultResponse duplicate;
+    duplicate.set_duplicate(true);
+    return duplicate;
+  }
+  generated_tokens_ += std::min<uint64_t>(request.generated_tokens(), 1ULL << 32);
+  if (options_.metrics != nullptr) {
+    options_.metrics->RecordQuestionsAttempted(shard->kind(), request.results_size());
+    for (const Verdict& v : verdicts) {
+      options_.metrics->RecordVerifiedSample(shard->kind(), v.rationalized, v.verified);
+    }
+  }
   return response;
 }
 

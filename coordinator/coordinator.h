@@ -7,6 +7,7 @@
 // Thread-safe: every handler may run concurrently with every other.
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -14,9 +15,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/cluster_registry.h"
-#include "coordinator/rationale_store.h"
 #include "coordinator/round_scheduler.h"
 #include "coordinator/shard_queue.h"
+#include "coordinator/state_store.h"
 #include "star/v1/coordinator.pb.h"
 #include "star/v1/jobs.pb.h"
 #include "star/v1/training.pb.h"
@@ -32,6 +33,12 @@ struct CoordinatorOptions {
   absl::Duration max_wait = absl::Seconds(30);
   // Members not heard from for this long are left out of GetCluster.
   absl::Duration member_timeout = absl::Seconds(90);
+  // A shard whose lease ran out this many times is given up (see ShardQueue).
+  int max_shard_leases = 5;
+  // Where completions, accepted rationales and evaluation outcomes are committed before a
+  // worker hears of them; not owned, must outlive the coordinator. nullptr: a private in-memory
+  // store (nothing survives the process).
+  StateStore* store = nullptr;
   // Where handlers count what they do (lease times, results, verified samples); not owned, must
   // outlive the coordinator. nullptr: nothing is counted.
   CoordinatorMetrics* metrics = nullptr;
@@ -55,9 +62,11 @@ class Coordinator {
       const star::v1::RenewLeaseRequest& request);
   // Checks the whole request against the coordinator's copy of the shard first (a result for a
   // question not in the shard, too many samples, an oversized completion: kInvalidArgument
-  // naming the field, and nothing changes), then completes the shard under the lease, verifies
-  // every sample with the task itself and stores the accepted ones of generation shards. A
-  // shard already completed is acknowledged with duplicate=true and changes nothing.
+  // naming the field, and nothing changes), then checks the lease, verifies every sample with
+  // the task itself and commits the shard's completion with the accepted samples of generation
+  // shards (and the outcomes of evaluation shards) to the state store; the response is sent
+  // only once that commit is on disk. A shard already completed is acknowledged with
+  // duplicate=true and changes nothing. kUnavailable when the store cannot be written.
   absl::StatusOr<star::v1::SubmitShardResultResponse> SubmitShardResult(
       const star::v1::SubmitShardResultRequest& request);
 
@@ -77,8 +86,11 @@ class Coordinator {
   void BeginShutdown();
 
   ShardQueue& shards() { return shards_; }
-  const RationaleStore& rationales() const { return rationales_; }
+  // The durable state: accepted rationales, evaluation outcomes, jobs, shards, rounds.
+  StateStore& store() { return *store_; }
+  const StateStore& store() const { return *store_; }
   RoundScheduler& rounds() { return rounds_; }
+  int max_shard_leases() const { return options_.max_shard_leases; }
   // Tokens the workers say they generated for completed shards (for progress display only).
   uint64_t generated_tokens() const { return generated_tokens_.load(); }
 
@@ -91,7 +103,8 @@ class Coordinator {
   const CoordinatorOptions options_;
   ClusterRegistry registry_;
   ShardQueue shards_;
-  RationaleStore rationales_;
+  std::unique_ptr<StateStore> own_store_;
+  StateStore* store_;
   RoundScheduler rounds_;
   std::atomic<uint64_t> generated_tokens_ = 0;
 };

@@ -75,7 +75,7 @@ TEST_F(CoordinatorTest, SubmissionIsVerifiedAndAcceptedRationalesStoredWithoutTh
   EXPECT_EQ(r->accepted(), 2u);
   EXPECT_EQ(r->rejected(), 1u);
   EXPECT_FALSE(r->duplicate());
-  std::vector<AcceptedRationale> kept = coordinator_.rationales().ForIteration("job-1", 3);
+  std::vector<AcceptedRationale> kept = *coordinator_.store().Accepted("job-1", 3);
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_FALSE(kept[0].rationalized);
   EXPECT_TRUE(kept[1].rationalized);
@@ -93,7 +93,7 @@ TEST_F(CoordinatorTest, SecondSubmissionIsAcknowledgedAndIgnored) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->duplicate());
   EXPECT_EQ(again->accepted(), 0u);
-  EXPECT_EQ(coordinator_.rationales().size(), 2u);
+  EXPECT_EQ(*coordinator_.store().AcceptedCount(), 2);
 }
 
 TEST_F(CoordinatorTest, ResultForAQuestionNotInTheShardChangesNothing) {
@@ -105,7 +105,7 @@ TEST_F(CoordinatorTest, ResultForAQuestionNotInTheShardChangesNothing) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("results[2].question_id 99 is not in shard 's1'"), std::string::npos) << s;
   EXPECT_EQ(coordinator_.shards().Counts().leased, 1);
-  EXPECT_EQ(coordinator_.rationales().size(), 0u);
+  EXPECT_EQ(*coordinator_.store().AcceptedCount(), 0);
   // The worker can still submit correctly under the same lease.
   EXPECT_TRUE(coordinator_.SubmitShardResult(GoodSubmission(lease, "s1")).ok());
 }
@@ -130,7 +130,7 @@ TEST_F(CoordinatorTest, TooManySamplesOversizedAndHintedEvaluationAreRejected) {
   EXPECT_NE(coordinator_.SubmitShardResult(hinted).status().message().find(
                 "evaluation shards are never hinted"),
             std::string::npos);
-  EXPECT_EQ(coordinator_.rationales().size(), 0u);
+  EXPECT_EQ(*coordinator_.store().AcceptedCount(), 0);
 }
 
 TEST_F(CoordinatorTest, EvaluationAnswersAreCountedNotStored) {
@@ -142,7 +142,7 @@ TEST_F(CoordinatorTest, EvaluationAnswersAreCountedNotStored) {
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(out->accepted(), 1u);
   EXPECT_EQ(out->rejected(), 1u);
-  EXPECT_EQ(coordinator_.rationales().size(), 0u);
+  EXPECT_EQ(*coordinator_.store().AcceptedCount(), 0);
 }
 
 TEST_F(CoordinatorTest, UnknownWorkerShardAndLeaseAreNotFound) {

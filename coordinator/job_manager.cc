@@ -2,11 +2,36 @@
 
 #include "absl/strings/str_format.h"
 #include "coordinator/job_config.h"
+#include "log/log.h"
 
 namespace star {
 
-JobManager::JobManager(Coordinator* coordinator, std::string state_dir)
-    : coordinator_(coordinator), state_dir_(std::move(state_dir)) {}
+JobManager::JobManager(Coordinator* coordinator, std::string state_dir,
+                       JobRunnerOptions runner_options)
+    : coordinator_(coordinator),
+      state_dir_(std::move(state_dir)),
+      runner_options_(std::move(runner_options)) {}
+
+absl::Status JobManager::Resume() {
+  absl::StatusOr<std::vector<star::v1::JobStatus>> stored = coordinator_->store().Jobs();
+  if (!stored.ok()) return stored.status();
+  absl::MutexLock lock(&mu_);
+  for (star::v1::JobStatus& status : *stored) {
+    const std::string id = status.job_id();
+    const bool running = status.state() == star::v1::JOB_STATE_PENDING ||
+                         status.state() == star::v1::JOB_STATE_RUNNING;
+    JobRunnerOptions options = runner_options_;
+    options.job_dir = absl::StrFormat("%s/jobs/%s", state_dir_, id);
+    auto runner = std::make_unique<JobRunner>(coordinator_, std::move(status), options);
+    if (running) {
+      STAR_LOG(INFO) << "resuming job " << id;
+      runner->Start();
+    }
+    jobs_[id] = std::move(runner);
+    ++next_;
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& spec) {
   if (absl::Status s = ValidateJobSpec(spec, "spec"); !s.ok()) return s;
@@ -18,9 +43,11 @@ absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& spec) {
     }
   }
   std::string id = absl::StrFormat("%s-%d", spec.name(), next_++);
-  JobRunnerOptions options;
+  JobRunnerOptions options = runner_options_;
   options.job_dir = absl::StrFormat("%s/jobs/%s", state_dir_, id);
   auto runner = std::make_unique<JobRunner>(coordinator_, id, spec, options);
+  // On disk before the caller hears the id: a coordinator restarted at any point knows the job.
+  if (absl::Status s = coordinator_->store().PutJob(runner->Status()); !s.ok()) return s;
   runner->Start();
   jobs_[id] = std::move(runner);
   return id;
@@ -54,7 +81,7 @@ absl::StatusOr<star::v1::JobStatus> JobManager::Cancel(const std::string& job_id
 
 void JobManager::Shutdown() {
   absl::MutexLock lock(&mu_);
-  for (auto& [id, runner] : jobs_) runner->Cancel();
+  for (auto& [id, runner] : jobs_) runner->Interrupt();
   jobs_.clear();  // joins each runner's thread
 }
 

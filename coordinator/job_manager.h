@@ -3,7 +3,9 @@
 
 // The operator API's jobs: submission (validated), lookup, cancellation. One job runs at a time
 // (they share the coordinator's shard queue); a submission while one runs is refused with
-// kFailedPrecondition. Thread-safe.
+// kFailedPrecondition. Jobs live in the coordinator's state store: Resume() brings back every
+// job a previous coordinator process knew and restarts the one that had not ended.
+// Thread-safe.
 
 #include <map>
 #include <memory>
@@ -20,10 +22,16 @@ namespace star {
 
 class JobManager {
  public:
-  // Jobs keep their models under `state_dir`/jobs/ID. `coordinator` must outlive the manager.
-  JobManager(Coordinator* coordinator, std::string state_dir);
+  // Jobs keep their models under `state_dir`/jobs/ID and run with `runner_options` (job_dir is
+  // set per job). `coordinator` must outlive the manager.
+  JobManager(Coordinator* coordinator, std::string state_dir,
+             JobRunnerOptions runner_options = JobRunnerOptions());
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
+
+  // Loads the jobs of the state store; a job that was running goes on from where it was.
+  // Call once, before serving. Errors come from the store.
+  absl::Status Resume();
 
   // kInvalidArgument naming the field for an invalid spec; kFailedPrecondition while another
   // job runs. Returns the new job's id.
@@ -34,12 +42,14 @@ class JobManager {
   // nullptr for an unknown id. The runner lives as long as the manager.
   JobRunner* Find(const std::string& job_id) const;
 
-  // Cancels every job and waits for them (coordinator shutdown).
+  // Stops every job without ending it (it resumes when a coordinator restarts on the same
+  // state) and waits for them (coordinator shutdown).
   void Shutdown();
 
  private:
   Coordinator* coordinator_;
   const std::string state_dir_;
+  const JobRunnerOptions runner_options_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<JobRunner>> jobs_ ABSL_GUARDED_BY(mu_);
   int next_ ABSL_GUARDED_BY(mu_) = 1;

@@ -99,17 +99,33 @@ JobRunner::JobRunner(Coordinator* coordinator, std::string job_id, star::v1::Job
   status_.set_updated_unix_ms(NowMillis());
 }
 
+JobRunner::JobRunner(Coordinator* coordinator, star::v1::JobStatus stored, JobRunnerOptions options)
+    : coordinator_(coordinator),
+      job_id_(stored.job_id()),
+      spec_(stored.spec()),
+      options_(std::move(options)),
+      status_(std::move(stored)) {}
+
 JobRunner::~JobRunner() {
-  Cancel();
+  Interrupt();
   if (thread_.joinable()) thread_.join();
 }
 
 void JobRunner::Start() {
   thread_ = std::thread([this] {
-    Mutate([](star::v1::JobStatus& s) { s.set_state(star::v1::JOB_STATE_RUNNING); });
+    MutateDurable([](star::v1::JobStatus& s) {
+      s.set_state(star::v1::JOB_STATE_RUNNING);
+      s.clear_error();
+    });
     absl::Status result = RunJob();
     const bool was_cancelled = cancelled();  // Mutate holds mu_
-    Mutate([&](star::v1::JobStatus& s) {
+    if (!result.ok() && interrupted()) {
+      // The coordinator is shutting down: the job is not over; a restarted coordinator resumes
+      // it from the store, so its stored state stays RUNNING.
+      STAR_LOG(INFO) << "job " << job_id_ << " interrupted by shutdown; it resumes on restart";
+      return;
+    }
+    MutateDurable([&](star::v1::JobStatus& s) {
       s.set_phase(star::v1::PHASE_DONE);
       if (result.ok()) {
         s.set_state(star::v1::JOB_STATE_SUCCEEDED);
@@ -131,6 +147,18 @@ void JobRunner::Cancel() {
   changed_.SignalAll();
 }
 
+void JobRunner::Interrupt() {
+  absl::MutexLock lock(&mu_);
+  cancel_ = true;
+  interrupted_ = true;
+  changed_.SignalAll();
+}
+
+bool JobRunner::interrupted() const {
+  absl::MutexLock lock(&mu_);
+  return interrupted_;
+}
+
 bool JobRunner::cancelled() const {
   absl::MutexLock lock(&mu_);
   return cancel_;
@@ -143,6 +171,22 @@ void JobRunner::Mutate(Update&& update) {
   status_.set_updated_unix_ms(NowMillis());
   ++version_;
   changed_.SignalAll();
+}
+
+template <typename Update>
+void JobRunner::MutateDurable(Update&& update) {
+  Mutate(std::forward<Update>(update));
+  if (absl::Status s = coordinator_->store().PutJob(Status()); !s.ok()) {
+    STAR_LOG(ERROR) << "job " << job_id_ << ": " << s.message();
+  }
+}
+
+absl::Status JobRunner::PutMark(const std::string& key, const std::string& value) {
+  return coordinator_->store().PutMark(job_id_, key, value);
+}
+
+absl::StatusOr<std::optional<std::string>> JobRunner::GetMark(const std::string& key) const {
+  return coordinator_->store().GetMark(job_id_, key);
 }
 
 star::v1::JobStatus JobRunner::Status() const {
@@ -171,9 +215,13 @@ absl::Status JobRunner::RunPass(star::v1::ShardKind kind, uint32_t iteration,
                                 const std::string& checkpoint_id, const std::string& checkpoint) {
   ShardQueue& queue = coordinator_->shards();
   queue.Clear();
+  StateStore& store = coordinator_->store();
+  // A pass that began before a restart goes on with the shards it recorded.
+  absl::StatusOr<std::vector<StoredShard>> stored = store.ShardsOfPass(job_id_, iteration, kind);
+  if (!stored.ok()) return stored.status();
+  std::vector<star::v1::Shard> created;
   const size_t shard_size = std::max<uint32_t>(1, spec_.shard_size());
-  uint32_t shards = 0;
-  for (size_t first = 0; first < questions.size(); first += shard_size) {
+  for (size_t first = 0; stored->empty() && first < questions.size(); first += shard_size) {
     star::v1::Shard shard;
     shard.set_shard_id(absl::StrFormat("%s-i%d-%s-%d", job_id_, iteration,
                                        kind == star::v1::SHARD_KIND_EVALUATE ? "eval" : "gen",
@@ -189,17 +237,36 @@ absl::Status JobRunner::RunPass(star::v1::ShardKind kind, uint32_t iteration,
     for (size_t i = first; i < std::min(questions.size(), first + shard_size); ++i) {
       *shard.add_questions() = questions[i];
     }
-    if (absl::Status s = queue.Add(std::move(shard)); !s.ok()) return s;
-    ++shards;
+    created.push_back(std::move(shard));
+  }
+  if (!created.empty()) {
+    if (absl::Status s = store.AddShards(created); !s.ok()) return s;
+    for (star::v1::Shard& shard : created) stored->push_back(StoredShard{std::move(shard), false});
+  }
+  const uint32_t shards = static_cast<uint32_t>(stored->size());
+  uint32_t resumed_done = 0;
+  for (StoredShard& s : *stored) {
+    resumed_done += s.done ? 1 : 0;
+    if (absl::Status added = queue.Add(std::move(s.shard), s.done); !added.ok()) return added;
+  }
+  if (resumed_done > 0) {
+    STAR_LOG(INFO) << "job " << job_id_ << ": resuming a pass with " << resumed_done << " of "
+                   << shards << " shards done";
   }
   Mutate([&](star::v1::JobStatus& s) {
     s.set_shards_total(shards);
-    s.set_shards_done(0);
+    s.set_shards_done(resumed_done);
   });
   const absl::Time start = absl::Now();
   const uint64_t tokens_before = coordinator_->generated_tokens();
   while (!queue.AllDone()) {
     if (cancelled()) return absl::CancelledError("cancelled");
+    if (std::optional<std::string> failed = queue.FailedShard()) {
+      return absl::AbortedError(absl::StrFormat(
+          "shard %s was leased %d times and never completed: every worker that took it failed "
+          "or died (see the workers' logs)",
+          *failed, coordinator_->max_shard_leases()));
+    }
     absl::SleepFor(absl::Milliseconds(200));
     uint32_t done = static_cast<uint32_t>(queue.Counts().done);
     const double rate = static_cast<double>(coordinator_->generated_tokens() - tokens_before) /
@@ -220,7 +287,10 @@ absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std:
   for (int attempt = 1; attempt <= options_.round_attempts; ++attempt) {
     RoundPlan plan;
     star::v1::RoundAssignment& a = plan.assignment;
-    a.set_round_id(absl::StrFormat("%s-i%d-round%d", job_id_, iteration, attempt));
+    // The store's epoch keeps the ids of a restarted coordinator's rounds apart from those of
+    // rounds its predecessor formed (whose ranks may still report).
+    a.set_round_id(absl::StrFormat("%s-i%d-e%d-round%d", job_id_, iteration,
+                                   coordinator_->store().epoch(), attempt));
     a.set_job_id(job_id_);
     a.set_iteration(iteration);
     a.set_world_size(std::max<uint32_t>(1, spec_.training().world_size()));
@@ -232,8 +302,16 @@ absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std:
     a.set_seed(spec_.seed() * 7919 + iteration);
     a.set_collective_timeout_ms(options_.collective_timeout_ms);
     plan.examples = examples;
+    if (attempt > 1) {
+      plan.min_world_size = 1;
+      plan.settle = options_.round_settle;
+    }
     const std::string round_id = a.round_id();  // `plan` is moved below
     if (absl::Status s = coordinator_->rounds().Submit(std::move(plan)); !s.ok()) return s;
+    if (absl::Status s = coordinator_->store().PutRound(round_id, job_id_, iteration, "submitted", "");
+        !s.ok()) {
+      return s;
+    }
     absl::Time deadline = absl::Now() + options_.round_timeout;
     Mutate([&](star::v1::JobStatus& s) {
       s.set_train_step(0);
@@ -261,13 +339,23 @@ absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std:
           s.set_train_tokens_per_second(tokens_per_second);
         });
       }
-      if (p && p->state == RoundState::kSucceeded) return *p;
-      if (p && p->state == RoundState::kFailed) {
+      if (p->state == RoundState::kSucceeded) {
+        if (absl::Status s = coordinator_->store().PutRound(round_id, job_id_, iteration,
+                                                            "succeeded", "");
+            !s.ok()) {
+          return s;
+        }
+        return *p;
+      }
+      if (p->state == RoundState::kFailed) {
         last = absl::UnavailableError(absl::StrCat("round ", round_id, ": ", p->error));
+        (void)coordinator_->store().PutRound(round_id, job_id_, iteration, "failed", p->error);
         break;
       }
       if (absl::Now() > deadline) {
         last = absl::DeadlineExceededError(absl::StrCat("round ", round_id, " did not end"));
+        (void)coordinator_->store().PutRound(round_id, job_id_, iteration, "failed",
+                                             std::string(last.message()));
         break;
       }
     }
@@ -278,21 +366,23 @@ absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std:
 
 absl::Status JobRunner::Evaluate(uint32_t iteration, const std::string& checkpoint_id,
                                  const std::string& checkpoint, star::v1::IterationResult& result) {
-  Mutate([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_EVALUATE); });
+  MutateDurable([](star::v1::JobStatus& s) { s.set_phase(star::v1::PHASE_EVALUATE); });
   absl::Time start = absl::Now();
   if (absl::Status s = RunPass(star::v1::SHARD_KIND_EVALUATE, iteration, eval_questions_,
                                checkpoint_id, checkpoint);
       !s.ok()) {
     return s;
   }
-  std::map<std::string, BucketCount> counts = coordinator_->rationales().Accuracy(job_id_, iteration);
+  absl::StatusOr<std::map<std::string, BucketCount>> counts =
+      coordinator_->store().Accuracy(job_id_, iteration);
+  if (!counts.ok()) return counts.status();
   std::map<std::string, uint32_t> asked;
   for (const auto& q : eval_questions_) ++asked[q.bucket()];
   for (const auto& [bucket, total] : asked) {
     star::v1::BucketAccuracy* b = result.add_accuracy();
     b->set_bucket(bucket);
     b->set_total(total);
-    b->set_correct(counts.contains(bucket) ? counts[bucket].correct : 0);
+    b->set_correct(counts->contains(bucket) ? (*counts)[bucket].correct : 0);
   }
   result.set_evaluate_seconds(absl::ToDoubleSeconds(absl::Now() - start));
   return absl::OkStatus();
@@ -326,112 +416,173 @@ absl::Status JobRunner::RunJob() {
     }
   }
 
+  // Results already in the status (a job resumed after a restart) are not redone.
+  std::map<uint32_t, star::v1::IterationResult> finished;
+  for (const star::v1::IterationResult& r : Status().results()) finished[r.iteration()] = r;
+
   // M0.
   std::string m0 = spec_.model().base_checkpoint();
   if (!m0.empty()) {
     if (absl::Status s = CheckContextLength(m0, pool); !s.ok()) return s;
   } else {
-    Mutate([&](star::v1::JobStatus& s) {
-      s.set_phase(star::v1::PHASE_SEED);
-      s.set_train_steps(spec_.training().seed_steps());
-    });
-    const std::string init = absl::StrCat(models, "/init");
-    if (absl::Status s = InitRandomModel(spec_.model().init_config(), spec_.model().init_tokenizer(),
-                                         init, spec_.model().init_seed());
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = CheckContextLength(init, pool); !s.ok()) return s;
-    std::vector<star::v1::TrainingExample> seed_examples;
-    const uint32_t seed_lengths = std::max<uint32_t>(1, add.seed_max_digits());
-    for (uint32_t d = 1; d <= seed_lengths; ++d) {
-      int count = static_cast<int>(add.seed_examples() / seed_lengths);
-      std::vector<Question> qs = AdditionTask::Generate(static_cast<int>(d), count,
-                                                        spec_.seed() * 31 + d + 2000,
-                                                        kSeedOffset + d * kIdsPerLength);
-      for (size_t i = 0; i < qs.size(); ++i) {
-        absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(qs[i]);
-        if (!completion.ok()) return completion.status();
-        star::v1::TrainingExample e;
-        e.set_example_id(qs[i].id);
-        // One in four seed examples shows the hint, so that hinted prompts mean something.
-        e.set_prompt(i % 4 == 3 ? task.HintedPrompt(qs[i]) : task.Prompt(qs[i]));
-        e.set_completion(*completion);
-        seed_examples.push_back(std::move(e));
-      }
-    }
     m0 = absl::StrCat(models, "/m0");
-    absl::StatusOr<RoundProgress> seed = RunRound(0, init, m0, spec_.training().seed_steps(),
-                                                  std::move(seed_examples));
-    if (!seed.ok()) return seed.status();
+    const std::string init = absl::StrCat(models, "/init");
+    absl::StatusOr<std::optional<std::string>> seeded = GetMark("seed");
+    if (!seeded.ok()) return seeded.status();
+    if (seeded->has_value()) {
+      if (absl::Status s = CheckContextLength(init, pool); !s.ok()) return s;
+    } else {
+      MutateDurable([&](star::v1::JobStatus& s) {
+        s.set_phase(star::v1::PHASE_SEED);
+        s.set_train_steps(spec_.training().seed_steps());
+      });
+      if (absl::Status s = InitRandomModel(spec_.model().init_config(),
+                                           spec_.model().init_tokenizer(), init,
+                                           spec_.model().init_seed());
+          !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = CheckContextLength(init, pool); !s.ok()) return s;
+      std::vector<star::v1::TrainingExample> seed_examples;
+      const uint32_t seed_lengths = std::max<uint32_t>(1, add.seed_max_digits());
+      for (uint32_t d = 1; d <= seed_lengths; ++d) {
+        int count = static_cast<int>(add.seed_examples() / seed_lengths);
+        std::vector<Question> qs = AdditionTask::Generate(static_cast<int>(d), count,
+                                                          spec_.seed() * 31 + d + 2000,
+                                                          kSeedOffset + d * kIdsPerLength);
+        for (size_t i = 0; i < qs.size(); ++i) {
+          absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(qs[i]);
+          if (!completion.ok()) return completion.status();
+          star::v1::TrainingExample e;
+          e.set_example_id(qs[i].id);
+          // One in four seed examples shows the hint, so that hinted prompts mean something.
+          e.set_prompt(i % 4 == 3 ? task.HintedPrompt(qs[i]) : task.Prompt(qs[i]));
+          e.set_completion(*completion);
+          seed_examples.push_back(std::move(e));
+        }
+      }
+      absl::StatusOr<RoundProgress> seed = RunRound(0, init, m0, spec_.training().seed_steps(),
+                                                    std::move(seed_examples));
+      if (!seed.ok()) return seed.status();
+      if (absl::Status s = PutMark("seed", m0); !s.ok()) return s;
+    }
   }
-  star::v1::IterationResult baseline;
-  baseline.set_iteration(0);
-  baseline.set_checkpoint(m0);
-  if (absl::Status s = Evaluate(0, "m0", m0, baseline); !s.ok()) return s;
-  Mutate([&](star::v1::JobStatus& s) { *s.add_results() = baseline; });
+  if (!finished.contains(0)) {
+    star::v1::IterationResult baseline;
+    baseline.set_iteration(0);
+    baseline.set_checkpoint(m0);
+    if (absl::Status s = Evaluate(0, "m0", m0, baseline); !s.ok()) return s;
+    MutateDurable([&](star::v1::JobStatus& s) { *s.add_results() = baseline; });
+  }
 
   std::string previous = m0;
   std::string previous_id = "m0";
   double best = -1;
   uint32_t stale = 0;
+  // Plateau bookkeeping; true when the job should stop after `result`.
+  auto plateaued = [&](const star::v1::IterationResult& result) {
+    uint32_t correct = 0, total = 0;
+    for (const auto& b : result.accuracy()) {
+      correct += b.correct();
+      total += b.total();
+    }
+    double accuracy = total ? static_cast<double>(correct) / total : 0;
+    if (accuracy > best + spec_.plateau_min_gain()) {
+      best = accuracy;
+      stale = 0;
+      return false;
+    }
+    return spec_.plateau_patience() > 0 && ++stale >= spec_.plateau_patience();
+  };
   for (uint32_t n = 1; n <= spec_.iterations(); ++n) {
+    if (auto it = finished.find(n); it != finished.end()) {
+      previous = it->second.checkpoint();
+      previous_id = previous == m0 ? "m0" : absl::StrCat("m", n);
+      if (plateaued(it->second)) break;
+      continue;
+    }
     star::v1::IterationResult result;
     result.set_iteration(n);
-    Mutate([&](star::v1::JobStatus& s) {
+    MutateDurable([&](star::v1::JobStatus& s) {
       s.set_iteration(n);
       s.set_phase(star::v1::PHASE_GENERATE);
     });
-    absl::Time start = absl::Now();
-    if (absl::Status s = RunPass(star::v1::SHARD_KIND_GENERATE, n, pool, previous_id, previous);
-        !s.ok()) {
-      return s;
+    const std::string generated_key = absl::StrFormat("iteration/%d/generated", n);
+    const std::string trained_key = absl::StrFormat("iteration/%d/trained", n);
+    absl::StatusOr<std::optional<std::string>> trained = GetMark(trained_key);
+    if (!trained.ok()) return trained.status();
+    absl::StatusOr<std::optional<std::string>> generated = GetMark(generated_key);
+    if (!generated.ok()) return generated.status();
+    // A mark's value is the iteration's result as far as it got.
+    if (const std::optional<std::string>& mark = trained->has_value() ? *trained : *generated;
+        mark.has_value() && !result.ParseFromString(*mark)) {
+      return absl::DataLossError(absl::StrFormat("job %s: the mark of iteration %d does not parse",
+                                                 job_id_, n));
     }
-    result.set_generate_seconds(absl::ToDoubleSeconds(absl::Now() - start));
-    result.set_questions_attempted(static_cast<uint32_t>(pool.size()));
-    // The kept set: deduplicated and capped per question as the filter says.
-    std::vector<AcceptedRationale> accepted = coordinator_->rationales().ForIteration(job_id_, n);
-    std::set<std::pair<uint64_t, std::string>> seen;
-    std::map<uint64_t, uint32_t> per_question;
     std::vector<star::v1::TrainingExample> examples;
-    std::set<uint64_t> answered;
-    std::vector<nlohmann::json> kept_log;
-    for (const AcceptedRationale& r : accepted) {
-      if (spec_.filter().deduplicate() && !seen.insert({r.question_id, r.completion}).second) continue;
-      if (spec_.filter().max_kept_per_question() > 0 &&
-          per_question[r.question_id] >= spec_.filter().max_kept_per_question()) {
-        continue;
+    if (!generated->has_value()) {
+      absl::Time start = absl::Now();
+      if (absl::Status s = RunPass(star::v1::SHARD_KIND_GENERATE, n, pool, previous_id, previous);
+          !s.ok()) {
+        return s;
       }
-      ++per_question[r.question_id];
-      if (r.rationalized) {
-        result.set_accepted_rationalized(result.accepted_rationalized() + 1);
-      } else {
-        result.set_accepted_direct(result.accepted_direct() + 1);
-      }
-      answered.insert(r.question_id);
-      kept_log.push_back({{"question_id", r.question_id},
-                          {"rationalized", r.rationalized},
-                          {"prompt", r.prompt},
-                          {"completion", r.completion}});
-      star::v1::TrainingExample e;
-      e.set_example_id(examples.size());
-      e.set_prompt(r.prompt);
-      e.set_completion(r.completion);
-      examples.push_back(std::move(e));
+      result.set_generate_seconds(absl::ToDoubleSeconds(absl::Now() - start));
     }
-    result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
-    if (absl::Status s = WriteKeptSet(n, kept_log); !s.ok()) return s;
+    if (!trained->has_value()) {
+      result.set_questions_attempted(static_cast<uint32_t>(pool.size()));
+      result.set_accepted_direct(0);
+      result.set_accepted_rationalized(0);
+      // The kept set: deduplicated and capped per question as the filter says.
+      absl::StatusOr<std::vector<AcceptedRationale>> accepted =
+          coordinator_->store().Accepted(job_id_, n);
+      if (!accepted.ok()) return accepted.status();
+      std::set<std::pair<uint64_t, std::string>> seen;
+      std::map<uint64_t, uint32_t> per_question;
+      std::set<uint64_t> answered;
+      std::vector<nlohmann::json> kept_log;
+      for (const AcceptedRationale& r : *accepted) {
+        if (spec_.filter().deduplicate() && !seen.insert({r.question_id, r.completion}).second) continue;
+        if (spec_.filter().max_kept_per_question() > 0 &&
+            per_question[r.question_id] >= spec_.filter().max_kept_per_question()) {
+          continue;
+        }
+        ++per_question[r.question_id];
+        if (r.rationalized) {
+          result.set_accepted_rationalized(result.accepted_rationalized() + 1);
+        } else {
+          result.set_accepted_direct(result.accepted_direct() + 1);
+        }
+        answered.insert(r.question_id);
+        kept_log.push_back({{"question_id", r.question_id},
+                            {"rationalized", r.rationalized},
+                            {"prompt", r.prompt},
+                            {"completion", r.completion}});
+        star::v1::TrainingExample e;
+        e.set_example_id(examples.size());
+        e.set_prompt(r.prompt);
+        e.set_completion(r.completion);
+        examples.push_back(std::move(e));
+      }
+      result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
+      if (absl::Status s = WriteKeptSet(n, kept_log); !s.ok()) return s;
+      if (!generated->has_value()) {
+        if (absl::Status s = PutMark(generated_key, result.SerializeAsString()); !s.ok()) return s;
+      }
+    }
     const uint32_t world = std::max<uint32_t>(1, spec_.training().world_size());
     std::string current = absl::StrCat(models, "/m", n);
     std::string current_id = absl::StrCat("m", n);
-    if (examples.size() < world) {
+    if (trained->has_value()) {
+      current = result.checkpoint();
+      current_id = current == m0 ? "m0" : current_id;
+    } else if (examples.size() < world) {
       STAR_LOG(WARNING) << "job " << job_id_ << " iteration " << n << ": only " << examples.size()
                         << " rationales kept; the model stays M0";
       current = m0;
       current_id = "m0";
     } else {
       const uint32_t steps = StepsForIteration(spec_.training(), n);
-      Mutate([&](star::v1::JobStatus& s) {
+      MutateDurable([&](star::v1::JobStatus& s) {
         s.set_phase(star::v1::PHASE_TRAIN);
         s.set_train_step(0);
         s.set_train_steps(steps);
@@ -446,21 +597,14 @@ absl::Status JobRunner::RunJob() {
       result.set_train_seconds(absl::ToDoubleSeconds(absl::Now() - train_start));
     }
     result.set_checkpoint(current);
+    if (!trained->has_value()) {
+      if (absl::Status s = PutMark(trained_key, result.SerializeAsString()); !s.ok()) return s;
+    }
     if (absl::Status s = Evaluate(n, current_id, current, result); !s.ok()) return s;
-    Mutate([&](star::v1::JobStatus& s) { *s.add_results() = result; });
+    MutateDurable([&](star::v1::JobStatus& s) { *s.add_results() = result; });
     previous = current;
     previous_id = current_id;
-
-    uint32_t correct = 0, total = 0;
-    for (const auto& b : result.accuracy()) {
-      correct += b.correct();
-      total += b.total();
-    }
-    double accuracy = total ? static_cast<double>(correct) / total : 0;
-    if (accuracy > best + spec_.plateau_min_gain()) {
-      best = accuracy;
-      stale = 0;
-    } else if (spec_.plateau_patience() > 0 && ++stale >= spec_.plateau_patience()) {
+    if (plateaued(result)) {
       STAR_LOG(INFO) << "job " << job_id_ << ": accuracy plateaued at iteration " << n;
       break;
     }

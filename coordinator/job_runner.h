@@ -16,10 +16,18 @@
 //   Stops after N iterations or when accuracy gained less than plateau_min_gain for
 //   plateau_patience iterations.
 //
+// Durable: the job's status is written to the coordinator's state store on every phase change,
+// each pass's shards are recorded before they are leased, and each stage of an iteration that
+// is behind the job leaves a mark (seed trained, iteration n generated, iteration n trained).
+// A runner resumed from a stored status after a coordinator restart skips what is marked, goes
+// on with the shards of a pass that were not completed, and re-runs a training round that was
+// cut off.
+//
 // Thread-safe. Only one job may use a coordinator's queue at a time (JobManager enforces it).
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +51,9 @@ struct JobRunnerOptions {
   absl::Duration round_timeout = absl::Hours(4);
   int round_attempts = 3;
   uint32_t collective_timeout_ms = 120000;
+  // A round re-run after a failure waits this long for the full world, then forms with the
+  // ranks that wait (the global batch is kept: each rank takes a larger share).
+  absl::Duration round_settle = absl::Seconds(10);
 };
 
 class JobRunner {
@@ -50,13 +61,20 @@ class JobRunner {
   // `coordinator` must outlive the runner. The spec must be valid (ValidateJobSpec).
   JobRunner(Coordinator* coordinator, std::string job_id, star::v1::JobSpec spec,
             JobRunnerOptions options);
+  // A job read back from the state store: Start() resumes it where the marks say it was; a
+  // finished job is only shown.
+  JobRunner(Coordinator* coordinator, star::v1::JobStatus stored, JobRunnerOptions options);
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
-  // Cancels a running job and waits for its thread.
+  // Interrupts a running job (see Interrupt) and waits for its thread.
   ~JobRunner();
 
+  // Runs (or resumes) the job on its own thread.
   void Start();
+  // Operator cancellation: the job ends CANCELLED.
   void Cancel();
+  // Coordinator shutdown: the job stops but stays RUNNING in the store, to be resumed.
+  void Interrupt();
 
   star::v1::JobStatus Status() const;
   // Blocks until the status version exceeds `seen_version` or `wait` passes; returns the status
@@ -84,9 +102,16 @@ class JobRunner {
   absl::Status Evaluate(uint32_t iteration, const std::string& checkpoint_id,
                         const std::string& checkpoint, star::v1::IterationResult& result);
   bool cancelled() const;
+  bool interrupted() const;
   // Applies `update` to the status under the lock and wakes watchers.
   template <typename Update>
   void Mutate(Update&& update);
+  // Mutate, then writes the status to the state store (phase and state changes, results).
+  template <typename Update>
+  void MutateDurable(Update&& update);
+  // Marks of the job's progress in the state store (see StateStore::PutMark).
+  absl::Status PutMark(const std::string& key, const std::string& value);
+  absl::StatusOr<std::optional<std::string>> GetMark(const std::string& key) const;
 
   Coordinator* coordinator_;
   const std::string job_id_;
@@ -99,6 +124,7 @@ class JobRunner {
   star::v1::JobStatus status_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   bool cancel_ ABSL_GUARDED_BY(mu_) = false;
+  bool interrupted_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

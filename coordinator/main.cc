@@ -10,6 +10,7 @@
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/grpc_services.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/state_store.h"
 #include "flags/flag_parser.h"
 #include "log/log.h"
 #include "metrics/build_info.h"
@@ -28,6 +29,9 @@ int main(int argc, char** argv) {
   std::string state_dir = "./star-state";
   std::string port_file;
   int64_t lease_timeout_s = 60;
+  int64_t max_shard_leases = 5;
+  int64_t collective_timeout_s = 120;
+  double round_settle_s = 10;
   double shutdown_grace_s = 3;
   star::FlagParser flags("star-coordinator",
                          "Runs the STaR coordinator: leases question shards to workers, collects "
@@ -38,6 +42,18 @@ int main(int argc, char** argv) {
                   "write the bound port to this file once serving (for scripts and tests)");
   flags.AddInt("lease-timeout-seconds", &lease_timeout_s,
                "how long a worker's shard lease lasts without renewal", 1, 86400);
+  flags.AddInt("max-shard-leases", &max_shard_leases,
+               "a shard whose lease ran out this many times fails its job (every worker that "
+               "took it failed or died)",
+               1, 1000);
+  flags.AddInt("collective-timeout-seconds", &collective_timeout_s,
+               "how long a trainer rank waits in a collective before its round fails (a rank "
+               "that died)",
+               1, 86400);
+  flags.AddDouble("round-settle-seconds", &round_settle_s,
+                  "a round re-run after a failure waits this long for the full world, then "
+                  "forms with the ranks still alive",
+                  0, 3600);
   flags.AddDouble("shutdown-grace-seconds", &shutdown_grace_s,
                   "on SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled",
                   0, 600);
@@ -65,12 +81,22 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Everything the coordinator accepts is committed here before it is acknowledged.
+  const std::string database = star::StateStore::PathIn(state_dir);
+  absl::StatusOr<std::unique_ptr<star::StateStore>> store = star::StateStore::Open(database);
+  if (!store.ok()) {
+    STAR_LOG(ERROR) << "--state-dir " << state_dir << ": " << store.status().message();
+    return 1;
+  }
+
   star::metrics::MetricRegistry registry;
   star::metrics::AddBuildInfo(registry, "coordinator");
   star::CoordinatorMetrics metrics(&registry);
   star::CoordinatorOptions options;
   options.lease_timeout = absl::Seconds(lease_timeout_s);
   options.metrics = &metrics;
+  options.max_shard_leases = static_cast<int>(max_shard_leases);
+  options.store = store->get();
   star::Coordinator coordinator(options);
   // Who may call what: see OperatorAuthenticator() in service/channel_security.h.
   std::unique_ptr<star::CallAuthenticator> member_auth =
@@ -78,7 +104,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<star::CallAuthenticator> operator_auth = star::OperatorAuthenticator(*security);
   star::CoordinatorGrpcService coordinator_service(&coordinator, member_auth.get());
   star::TrainingGrpcService training_service(&coordinator, member_auth.get());
-  star::JobManager jobs(&coordinator, state_dir);
+  star::JobRunnerOptions runner_options;
+  runner_options.collective_timeout_ms = static_cast<uint32_t>(collective_timeout_s * 1000);
+  runner_options.round_settle = absl::Seconds(round_settle_s);
+  star::JobManager jobs(&coordinator, state_dir, runner_options);
+  if (absl::Status s = jobs.Resume(); !s.ok()) {
+    STAR_LOG(ERROR) << "--state-dir " << state_dir << ": " << s.message();
+    return 1;
+  }
   star::JobsGrpcService jobs_service(&coordinator, &jobs, operator_auth.get());
   metrics.CollectFrom(&coordinator, &jobs);
   // Declared after everything the registry reads, so that it stops serving first.
@@ -103,7 +136,7 @@ int main(int argc, char** argv) {
                      : security->client_certificates ? " (mutual TLS)"
                                                      : " (TLS)")
                  << (security->bearer_token.empty() ? "" : ", Jobs calls need the bearer token")
-                 << ", state in " << state_dir;
+                 << ", state in " << database << " (epoch " << (*store)->epoch() << ")";
   if (!port_file.empty()) {
     if (absl::Status s = star::WritePortFile(port_file, (*server)->port()); !s.ok()) {
       STAR_LOG(ERROR) << "--port-file: " << s.message();

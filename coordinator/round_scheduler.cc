@@ -22,6 +22,7 @@ absl::Status RoundScheduler::Submit(RoundPlan plan) {
   plan.assignment.set_total_examples(plan.examples.size());
   std::string id = a.round_id();
   rounds_[id].plan = std::move(plan);
+  rounds_[id].submitted = absl::Now();
   forming_.push_back(id);
   FormRoundsLocked();
   return absl::OkStatus();
@@ -30,13 +31,24 @@ absl::Status RoundScheduler::Submit(RoundPlan plan) {
 void RoundScheduler::FormRoundsLocked() {
   while (!forming_.empty()) {
     Round& round = rounds_[forming_.front()];
-    const uint32_t world = round.plan.assignment.world_size();
+    uint32_t world = round.plan.assignment.world_size();
     // Only waiters without an assignment count.
     std::vector<Waiter*> free;
     for (Waiter* w : waiting_) {
       if (!w->assignment) free.push_back(w);
     }
-    if (free.size() < world) return;
+    if (free.size() < world) {
+      const bool settled = round.plan.min_world_size > 0 && !free.empty() &&
+                           free.size() >= round.plan.min_world_size &&
+                           absl::Now() - round.submitted >= round.plan.settle;
+      if (!settled) return;
+      world = static_cast<uint32_t>(free.size());
+      round.plan.assignment.set_world_size(world);
+    }
+    free.resize(world);
+    std::sort(free.begin(), free.end(), [](const Waiter* a, const Waiter* b) {
+      return a->request.trainer_id() < b->request.trainer_id();
+    });
     const Waiter* master = free[0];
     for (uint32_t rank = 0; rank < world; ++rank) {
       star::v1::RoundAssignment a = round.plan.assignment;
@@ -59,7 +71,12 @@ std::optional<star::v1::RoundAssignment> RoundScheduler::Join(
   waiting_.push_back(&waiter);
   FormRoundsLocked();
   auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return waiter.assignment.has_value() || closed_; };
-  mu_.AwaitWithTimeout(absl::Condition(&done), wait);
+  // Wake every second: a round that waits for fewer ranks forms once its settle time passed.
+  const absl::Time deadline = absl::Now() + wait;
+  while (!done() && absl::Now() < deadline) {
+    mu_.AwaitWithDeadline(absl::Condition(&done), std::min(deadline, absl::Now() + absl::Seconds(1)));
+    if (!done()) FormRoundsLocked();
+  }
   waiting_.erase(std::find(waiting_.begin(), waiting_.end(), &waiter));
   return waiter.assignment;
 }

@@ -3,7 +3,8 @@
 
 // Training rounds: the coordinator is their rendezvous point. A round is submitted with its
 // examples; trainer ranks waiting in JoinRound are formed into it once enough of them wait
-// (ranks in order of arrival; rank 0's host and pre-bound port become the master address);
+// (the first to arrive, ranked by trainer id so that the same trainers always get the same
+// ranks; rank 0's host and pre-bound port become the master address);
 // each rank streams its share of the examples (example i goes to rank i % world_size) and
 // reports. The round succeeds when every rank reported success, and fails on the first failure
 // (the caller may submit it again with the ranks still alive). Thread-safe.
@@ -24,8 +25,15 @@
 namespace star {
 
 struct RoundPlan {
-  star::v1::RoundAssignment assignment;  // rank, master_* and total_examples are filled here
+  // rank, master_* and total_examples are filled here; world_size is the most ranks the round
+  // takes (and, when it forms smaller, set to the ranks it got).
+  star::v1::RoundAssignment assignment;
   std::vector<star::v1::TrainingExample> examples;
+  // A round that has waited `settle` for world_size ranks forms with the ranks that wait, if
+  // there are at least min_world_size (the re-run of a round that lost a rank). 0: always
+  // wait for world_size.
+  uint32_t min_world_size = 0;
+  absl::Duration settle = absl::Seconds(10);
 };
 
 enum class RoundState { kForming, kRunning, kSucceeded, kFailed };
@@ -82,6 +90,7 @@ class RoundScheduler {
  private:
   struct Round {
     RoundPlan plan;
+    absl::Time submitted;
     RoundProgress progress;
     std::vector<std::string> trainers;  // by rank
   };

@@ -1,18 +1,26 @@
 #include "coordinator/shard_queue.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 
 namespace star {
 
-ShardQueue::ShardQueue(std::function<absl::Time()> now) : now_(std::move(now)) {}
+ShardQueue::ShardQueue(std::function<absl::Time()> now, int max_leases)
+    : now_(std::move(now)), max_leases_(std::max(1, max_leases)) {}
 
-absl::Status ShardQueue::Add(star::v1::Shard shard) {
+absl::Status ShardQueue::Add(star::v1::Shard shard, bool done) {
   absl::MutexLock lock(&mu_);
   std::string id = shard.shard_id();
   if (shards_.contains(id)) {
     return absl::AlreadyExistsError(absl::StrFormat("shard '%s' is already queued", id));
   }
-  shards_[id].shard = std::move(shard);
+  Entry& entry = shards_[id];
+  entry.shard = std::move(shard);
+  if (done) {
+    entry.state = State::kDone;
+    return absl::OkStatus();
+  }
   pending_.push_back(id);
   pending_available_.Signal();
   return absl::OkStatus();
@@ -22,12 +30,16 @@ void ShardQueue::ExpireLeasesLocked() {
   absl::Time now = now_();
   for (auto& [id, entry] : shards_) {
     if (entry.state == State::kLeased && entry.expires <= now) {
-      entry.state = State::kPending;
       entry.worker_id.clear();
       entry.lease_id.clear();
+      ++expired_total_;
+      if (entry.leases >= max_leases_) {
+        entry.state = State::kFailed;
+        continue;
+      }
+      entry.state = State::kPending;
       // Re-leased before fresh work: an expired shard is the one holding a pass back.
       pending_.push_front(id);
-      ++expired_total_;
       pending_available_.Signal();
     }
   }
@@ -55,6 +67,7 @@ std::optional<ShardLease> ShardQueue::Lease(const std::string& worker_id,
   pending_.pop_front();
   Entry& entry = shards_[id];
   entry.state = State::kLeased;
+  ++entry.leases;
   entry.worker_id = worker_id;
   entry.lease_id = absl::StrFormat("l-%016x", absl::Uniform<uint64_t>(gen_));
   entry.expires = now_() + lease_timeout;
@@ -93,6 +106,30 @@ absl::StatusOr<ShardQueue::Completion> ShardQueue::Complete(const std::string& w
                                                             const std::string& lease_id,
                                                             const std::string& shard_id) {
   absl::MutexLock lock(&mu_);
+  absl::StatusOr<Completion> completion = CheckCompletionLocked(worker_id, lease_id, shard_id);
+  if (completion.ok() && !completion->duplicate) shards_[shard_id].state = State::kDone;
+  return completion;
+}
+
+absl::StatusOr<ShardQueue::Completion> ShardQueue::CheckCompletion(const std::string& worker_id,
+                                                                   const std::string& lease_id,
+                                                                   const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  return CheckCompletionLocked(worker_id, lease_id, shard_id);
+}
+
+void ShardQueue::MarkDone(const std::string& shard_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = shards_.find(shard_id);
+  if (it == shards_.end() || it->second.state == State::kDone) return;
+  if (it->second.state == State::kPending) {
+    pending_.erase(std::remove(pending_.begin(), pending_.end(), shard_id), pending_.end());
+  }
+  it->second.state = State::kDone;
+}
+
+absl::StatusOr<ShardQueue::Completion> ShardQueue::CheckCompletionLocked(
+    const std::string& worker_id, const std::string& lease_id, const std::string& shard_id) {
   ExpireLeasesLocked();
   auto it = shards_.find(shard_id);
   if (it == shards_.end()) {
@@ -117,7 +154,6 @@ absl::StatusOr<ShardQueue::Completion> ShardQueue::Complete(const std::string& w
     return absl::FailedPreconditionError(absl::StrFormat(
         "lease_id '%s' belongs to another worker than '%s'", lease_id, worker_id));
   }
-  entry.state = State::kDone;
   return Completion{entry.shard, /*duplicate=*/false};
 }
 
@@ -142,6 +178,9 @@ ShardCounts ShardQueue::Counts() const {
       case State::kDone:
         ++counts.done;
         break;
+      case State::kFailed:
+        ++counts.failed;
+        break;
     }
   }
   counts.expired_total = expired_total_;
@@ -155,6 +194,14 @@ bool ShardQueue::AllDone() const {
     if (entry.state != State::kDone) return false;
   }
   return true;
+}
+
+std::optional<std::string> ShardQueue::FailedShard() const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, entry] : shards_) {
+    if (entry.state == State::kFailed) return id;
+  }
+  return std::nullopt;
 }
 
 void ShardQueue::Clear() {

@@ -36,19 +36,24 @@ struct ShardCounts {
   int64_t pending = 0;
   int64_t leased = 0;
   int64_t done = 0;
+  // Shards whose every lease ran out, max_leases times: given up.
+  int64_t failed = 0;
   // Leases that ran out and sent their shard back to the queue, since construction.
   int64_t expired_total = 0;
 };
 
 class ShardQueue {
  public:
-  explicit ShardQueue(std::function<absl::Time()> now = absl::Now);
+  // A shard whose lease runs out `max_leases` times (every worker that took it failed or died)
+  // is given up: it no longer returns to the queue and FailedShard() names it.
+  explicit ShardQueue(std::function<absl::Time()> now = absl::Now, int max_leases = 5);
 
   ShardQueue(const ShardQueue&) = delete;
   ShardQueue& operator=(const ShardQueue&) = delete;
 
-  // Queues a shard as pending. kAlreadyExists if a shard with its id is known.
-  absl::Status Add(star::v1::Shard shard);
+  // Queues a shard as pending, or as done (`done`: a pass resumed after a restart). kAlreadyExists
+  // if a shard with its id is known.
+  absl::Status Add(star::v1::Shard shard, bool done = false);
 
   // Leases the oldest pending shard to `worker_id` for `lease_timeout`, waiting up to `wait`
   // for one. Returns nullopt when none became available (or the queue was closed).
@@ -70,6 +75,13 @@ class ShardQueue {
   // when the lease expired, belongs to another worker or is not this shard's lease.
   absl::StatusOr<Completion> Complete(const std::string& worker_id, const std::string& lease_id,
                                       const std::string& shard_id);
+  // Complete() in two halves, for a caller that records the completion durably in between:
+  // CheckCompletion judges the submission as Complete() would and changes nothing; MarkDone
+  // marks a known shard done (idempotent).
+  absl::StatusOr<Completion> CheckCompletion(const std::string& worker_id,
+                                             const std::string& lease_id,
+                                             const std::string& shard_id);
+  void MarkDone(const std::string& shard_id);
 
   // Returns expired leases' shards to the queue; Lease() also does this itself.
   void ExpireLeases();
@@ -80,6 +92,8 @@ class ShardQueue {
   ShardCounts Counts() const;
   // True when every shard added is done (and at least one was added).
   bool AllDone() const;
+  // The id of a shard given up after max_leases expired leases; nullopt when none was.
+  std::optional<std::string> FailedShard() const;
 
   // Forgets every shard (a new pass begins). Leases of the old pass become unknown.
   void Clear();
@@ -88,18 +102,24 @@ class ShardQueue {
   void Close();
 
  private:
-  enum class State { kPending, kLeased, kDone };
+  enum class State { kPending, kLeased, kDone, kFailed };
   struct Entry {
     star::v1::Shard shard;
     State state = State::kPending;
+    int leases = 0;
     std::string lease_id;
     std::string worker_id;
     absl::Time expires;
   };
 
   void ExpireLeasesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Completion> CheckCompletionLocked(const std::string& worker_id,
+                                                   const std::string& lease_id,
+                                                   const std::string& shard_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::function<absl::Time()> now_;
+  const int max_leases_;
   mutable absl::Mutex mu_;
   absl::CondVar pending_available_;
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);

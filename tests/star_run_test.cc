@@ -93,7 +93,7 @@ TEST(StarRunTest, SmokeJobRunsEveryPhaseAndWritesResults) {
   }
   ASSERT_EQ(overall.size(), 3u);
   EXPECT_GT(overall.back(), overall.front()) << csv;
-  EXPECT_NE(ReadFile(state + "/trainer-0.log").find("round smoke-1-i0-round1 done"), std::string::npos);
+  EXPECT_NE(ReadFile(state + "/trainer-0.log").find("round smoke-1-i0-e1-round1 done"), std::string::npos);
 }
 
 // A job whose prompts plus max_new_tokens cannot fit the model's context fails at once, naming

@@ -68,7 +68,7 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
   EXPECT_NE(log.find("loaded checkpoint m0"), std::string::npos) << log;
   // Five wrong direct answers and five wrong hinted ones, all re-verified and rejected.
   EXPECT_NE(log.find("accepted 0, rejected 10"), std::string::npos) << log;
-  EXPECT_EQ(coordinator.rationales().size(), 0u);
+  EXPECT_EQ(*coordinator.store().AcceptedCount(), 0);
   (*server)->Shutdown(absl::Seconds(1));
 }
 

@@ -109,6 +109,8 @@ void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id
   shard.mutable_generation()->set_batch_size(
       static_cast<uint32_t>(wanted == 0 ? max_batch : std::min<int64_t>(wanted, max_batch)));
   LeaseRenewer renewer(stub, worker_id, lease.lease_id(), renew_interval);
+  STAR_LOG(INFO) << "shard " << shard.shard_id() << " leased (" << shard.questions_size()
+                 << " questions, lease " << lease.lease_id() << ")";
   absl::Time start = absl::Now();
   auto failed = [&] { metrics.RecordShard(kind, "failed", absl::Now() - start); };
   absl::StatusOr<TextGenerator*> generator = cache.Get(shard.checkpoint_id(), shard.checkpoint_path());
