@@ -418,7 +418,8 @@ absl::Status JobRunner::RunJob() {
 
   // Results already in the status (a job resumed after a restart) are not redone.
   std::map<uint32_t, star::v1::IterationResult> finished;
-  for (const star::v1::IterationResult& r : Status().results()) finished[r.iteration()] = r;
+  const star::v1::JobStatus stored = Status();
+  for (const star::v1::IterationResult& r : stored.results()) finished[r.iteration()] = r;
 
   // M0.
   std::string m0 = spec_.model().base_checkpoint();

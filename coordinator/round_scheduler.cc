@@ -99,11 +99,7 @@ absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundScheduler::Examples(
   absl::MutexLock lock(&mu_);
   absl::StatusOr<const Round*> round = FindLocked(round_id, rank);
   if (!round.ok()) return round.status();
-  const uint32_t world = (*round)->plan.assignment.world_size();
-  std::vector<star::v1::TrainingExample> out;
-  const auto& all = (*round)->plan.examples;
-  for (size_t i = rank; i < all.size(); i += world) out.push_back(all[i]);
-  return out;
+  return (*round)->plan.examples;
 }
 
 absl::Status RoundScheduler::ReportStep(const star::v1::ReportStepRequest& report) {

@@ -5,8 +5,7 @@
 // examples; trainer ranks waiting in JoinRound are formed into it once enough of them wait
 // (the first to arrive, ranked by trainer id so that the same trainers always get the same
 // ranks; rank 0's host and pre-bound port become the master address);
-// each rank streams its share of the examples (example i goes to rank i % world_size) and
-// reports. The round succeeds when every rank reported success, and fails on the first failure
+// each rank streams the round's examples and reports. The round succeeds when every rank reported success, and fails on the first failure
 // (the caller may submit it again with the ranks still alive). Thread-safe.
 
 #include <cstdint>
@@ -65,8 +64,9 @@ class RoundScheduler {
   std::optional<star::v1::RoundAssignment> Join(const star::v1::JoinRoundRequest& request,
                                                 absl::Duration wait);
 
-  // The examples of `rank` in round `round_id`, in order. kNotFound for an unknown round,
-  // kInvalidArgument for a rank outside it.
+  // The examples `rank` of round `round_id` trains from: all of the round's, in order (every
+  // rank draws the same global batches and takes its slice; see trainer/round_trainer.h).
+  // kNotFound for an unknown round, kInvalidArgument for a rank outside it.
   absl::StatusOr<std::vector<star::v1::TrainingExample>> Examples(const std::string& round_id,
                                                                   uint32_t rank) const;
 

@@ -1,6 +1,8 @@
 #include "coordinator/round_scheduler.h"
 
 #include <cmath>
+#include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -45,12 +47,11 @@ class RoundSchedulerTest : public ::testing::Test {
   std::vector<std::thread> joins_;
 };
 
-TEST_F(RoundSchedulerTest, EachRankGetsEveryWorldSizethExample) {
+TEST_F(RoundSchedulerTest, EachRankGetsAllTheExamplesInOrder) {
   absl::StatusOr<std::vector<star::v1::TrainingExample>> examples = scheduler_.Examples("r1", 1);
   ASSERT_TRUE(examples.ok()) << examples.status();
-  ASSERT_EQ(examples->size(), 2u);
-  EXPECT_EQ((*examples)[0].example_id(), 1u);
-  EXPECT_EQ((*examples)[1].example_id(), 3u);
+  ASSERT_EQ(examples->size(), 4u);
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ((*examples)[i].example_id(), i);
   EXPECT_EQ(scheduler_.Examples("r9", 0).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(scheduler_.Examples("r1", 2).status().code(), absl::StatusCode::kInvalidArgument);
 }
@@ -76,6 +77,70 @@ TEST_F(RoundSchedulerTest, StepReportsAreKeptPerRankAndBadOnesRefused) {
   EXPECT_EQ(scheduler_.ReportStep(negative).code(), absl::StatusCode::kInvalidArgument);
   // None of the refused reports changed anything.
   EXPECT_EQ(scheduler_.Progress("r1")->steps.size(), 1u);
+}
+
+// Trainers that join a round in some order: returns the rank each got, by trainer id.
+std::map<std::string, uint32_t> JoinAll(RoundScheduler& scheduler,
+                                        const std::vector<std::string>& trainers) {
+  std::map<std::string, uint32_t> ranks;
+  absl::Mutex mu;
+  std::vector<std::thread> joins;
+  for (const std::string& trainer : trainers) {
+    joins.emplace_back([&, trainer] {
+      star::v1::JoinRoundRequest request;
+      request.set_trainer_id(trainer);
+      request.set_hostname("127.0.0.1");
+      request.set_store_port(1234);
+      std::optional<star::v1::RoundAssignment> a = scheduler.Join(request, absl::Seconds(10));
+      absl::MutexLock lock(&mu);
+      if (a) ranks[trainer] = a->rank();
+    });
+    // Arrive in the listed order.
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  for (auto& t : joins) t.join();
+  return ranks;
+}
+
+TEST(RoundSchedulerRankTest, RanksFollowTrainerIdsNotArrival) {
+  RoundScheduler scheduler;
+  RoundPlan plan;
+  plan.assignment.set_round_id("r");
+  plan.assignment.set_world_size(3);
+  for (uint64_t i = 0; i < 3; ++i) plan.examples.emplace_back().set_example_id(i);
+  ASSERT_TRUE(scheduler.Submit(std::move(plan)).ok());
+  std::map<std::string, uint32_t> ranks = JoinAll(scheduler, {"c", "a", "b"});
+  EXPECT_EQ(ranks, (std::map<std::string, uint32_t>{{"a", 0}, {"b", 1}, {"c", 2}}));
+}
+
+TEST(RoundSchedulerRankTest, ARoundWithAMinimumFormsWithTheRanksWaitingOnceSettled) {
+  RoundScheduler scheduler;
+  RoundPlan plan;
+  plan.assignment.set_round_id("rerun");
+  plan.assignment.set_world_size(2);
+  plan.min_world_size = 1;
+  plan.settle = absl::Seconds(1);
+  for (uint64_t i = 0; i < 4; ++i) plan.examples.emplace_back().set_example_id(i);
+  ASSERT_TRUE(scheduler.Submit(std::move(plan)).ok());
+  std::map<std::string, uint32_t> ranks = JoinAll(scheduler, {"only"});
+  EXPECT_EQ(ranks, (std::map<std::string, uint32_t>{{"only", 0}}));
+  // The lone rank streams every example.
+  EXPECT_EQ(scheduler.Examples("rerun", 0)->size(), 4u);
+  EXPECT_EQ(scheduler.Examples("rerun", 1).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RoundSchedulerRankTest, ARoundWithoutAMinimumWaitsForItsWholeWorld) {
+  RoundScheduler scheduler;
+  RoundPlan plan;
+  plan.assignment.set_round_id("full");
+  plan.assignment.set_world_size(2);
+  plan.settle = absl::Milliseconds(1);
+  for (uint64_t i = 0; i < 4; ++i) plan.examples.emplace_back().set_example_id(i);
+  ASSERT_TRUE(scheduler.Submit(std::move(plan)).ok());
+  star::v1::JoinRoundRequest request;
+  request.set_trainer_id("only");
+  request.set_hostname("127.0.0.1");
+  EXPECT_FALSE(scheduler.Join(request, absl::Milliseconds(1500)).has_value());
 }
 
 }  // namespace

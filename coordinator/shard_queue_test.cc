@@ -141,5 +141,35 @@ TEST_F(ShardQueueTest, CompleteRejectsUnknownShardAndMismatchedLease) {
   EXPECT_EQ(queue_.Counts().done, 0);
 }
 
+TEST_F(ShardQueueTest, AShardWhoseEveryLeaseExpiresIsGivenUpAfterMaxLeases) {
+  ShardQueue queue([this] { return Now(); }, /*max_leases=*/3);
+  ASSERT_TRUE(queue.Add(MakeShard("s1")).ok());
+  for (int lease = 1; lease <= 3; ++lease) {
+    EXPECT_EQ(queue.FailedShard(), std::nullopt) << lease;
+    ASSERT_TRUE(queue.Lease("w1", kLease, absl::ZeroDuration()).has_value()) << lease;
+    Advance(kLease + absl::Seconds(1));
+    queue.ExpireLeases();
+  }
+  EXPECT_EQ(queue.FailedShard(), std::optional<std::string>("s1"));
+  EXPECT_FALSE(queue.Lease("w1", kLease, absl::ZeroDuration()).has_value());
+  EXPECT_FALSE(queue.AllDone());
+  EXPECT_EQ(queue.Counts().failed, 1);
+}
+
+TEST_F(ShardQueueTest, ShardsAddedAsDoneAreNotLeasedAndAcknowledgeLateSubmissionsAsDuplicates) {
+  ASSERT_TRUE(queue_.Add(MakeShard("s1"), /*done=*/true).ok());
+  ASSERT_TRUE(queue_.Add(MakeShard("s2")).ok());
+  std::optional<ShardLease> lease = queue_.Lease("w1", kLease, absl::ZeroDuration());
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->shard.shard_id(), "s2");
+  EXPECT_FALSE(queue_.Lease("w1", kLease, absl::ZeroDuration()).has_value());
+  // CheckCompletion changes nothing; MarkDone does.
+  ASSERT_FALSE(queue_.CheckCompletion("w1", lease->lease_id, "s2")->duplicate);
+  EXPECT_FALSE(queue_.AllDone());
+  queue_.MarkDone("s2");
+  EXPECT_TRUE(queue_.AllDone());
+  EXPECT_TRUE(queue_.CheckCompletion("w1", lease->lease_id, "s2")->duplicate);
+}
+
 }  // namespace
 }  // namespace star

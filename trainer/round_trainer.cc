@@ -13,7 +13,7 @@
 namespace star {
 namespace {
 
-// Hands out this rank's examples in seeded random order, epoch after epoch.
+// Hands out example indices in seeded random order, epoch after epoch.
 class ExampleSampler {
  public:
   ExampleSampler(size_t count, uint64_t seed) : order_(count), rng_(seed) { Shuffle(); }
@@ -59,8 +59,9 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
     const std::vector<torch::Tensor>& params = model.parameters();
     torch::optim::AdamW optimizer(
         params, torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
-    // Every rank draws its own order; the seed makes a round reproducible.
-    ExampleSampler sampler(examples.size(), options.seed * 1000003 + collective.rank());
+    // Every rank draws the same global batches (the seed makes a round reproducible) and
+    // trains on its slice of each: the examples a step sees do not depend on the world size.
+    ExampleSampler sampler(examples.size(), options.seed * 1000003);
     std::deque<double> recent;
     int64_t tokens = 0;
     auto start = std::chrono::steady_clock::now();
@@ -75,17 +76,27 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
       }
       std::vector<PromptCompletion> batch_examples;
-      for (int64_t i = 0; i < local_batch; ++i) batch_examples.push_back(examples[sampler.Next()]);
+      for (int64_t i = 0; i < options.global_batch_size; ++i) {
+        const size_t index = sampler.Next();
+        if (i / local_batch == collective.rank()) batch_examples.push_back(examples[index]);
+      }
       CausalLmBatch batch = MakeCausalLmBatch(batch_examples, options.max_length);
       const int64_t step_tokens = batch.valid.sum().item<int64_t>();
       tokens += step_tokens;
+      // The loss is the mean over the completion tokens of the whole global batch: each rank
+      // scales its own mean by its share of those tokens (times the world size, which the
+      // gradient average divides out again).
+      torch::Tensor loss_tokens = torch::full({1}, static_cast<double>(batch.loss_tokens), torch::kFloat64);
+      if (absl::Status s = collective.AllReduceSum(loss_tokens); !s.ok()) return s;
+      const double global_tokens = std::max(1.0, loss_tokens.item<double>());
+      const double share = static_cast<double>(batch.loss_tokens) / global_tokens;
       optimizer.zero_grad();
-      torch::Tensor loss = CausalLmLoss(model, batch);
+      torch::Tensor loss = CausalLmLoss(model, batch) * (share * world);
       loss.backward();
       if (absl::Status s = collective.AverageGradients(params); !s.ok()) return s;
       if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options.grad_clip);
       optimizer.step();
-      torch::Tensor loss_sum = loss.detach().reshape({1}).clone();
+      torch::Tensor loss_sum = loss.detach().reshape({1}).to(torch::kFloat64).clone();
       if (absl::Status s = collective.AllReduceSum(loss_sum); !s.ok()) return s;
       double mean_loss = loss_sum.item<double>() / world;
       recent.push_back(mean_loss);

@@ -2,8 +2,11 @@
 #define STAR_TRAINER_ROUND_TRAINER_H_
 
 // One data-parallel training round of one rank: load the base model, train it for a fixed
-// number of steps on this rank's share of the round's examples with gradients averaged across
-// ranks, and (rank 0) write the result as a Hugging Face model directory.
+// number of steps with gradients averaged across ranks, and (rank 0) write the result as a
+// Hugging Face model directory. Every rank holds all the round's examples and draws the same
+// seeded global batches; rank r trains on slice r of each, and the loss is the mean over the
+// global batch's completion tokens. A round therefore trains on the same batches whatever its
+// world size: the same round re-run with fewer ranks gives the same model up to float rounding.
 
 #include <cstdint>
 #include <functional>
@@ -46,7 +49,7 @@ struct RoundResult {
   double allreduce_seconds = 0;
 };
 
-// Trains as described above. `examples` is this rank's partition (at least one). `progress` (may
+// Trains as described above. `examples` are all the round's examples (at least one). `progress` (may
 // be empty) is called after every step with (step, loss). Errors: kInvalidArgument for options
 // that make no sense; the base checkpoint's load errors; the collective's errors
 // (kDeadlineExceeded/kUnavailable when another rank died); kInternal for libtorch failures.
