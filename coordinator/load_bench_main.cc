@@ -5,8 +5,10 @@
 // state store in WAL mode with synchronous=FULL under a temporary --state-dir) with a pass of
 // generation shards of addition questions queued. It then starts itself again as a second
 // process (--role workers) that runs --workers simulated workers, one thread each: register,
-// then lease a shard, submit every question's reference scratchpad (so every sample verifies),
-// lease again, until no shard is left. The model is skipped; the coordinator does everything it
+// then lease a shard, hold it for about --generate-ms (0.5-1.5 times, at random) where a real
+// worker would generate, submit every
+// question's reference scratchpad (so every sample verifies), lease again, until no shard is
+// left. The model is skipped; the coordinator does everything it
 // does for real workers (lease bookkeeping, validation, verification of every sample with the
 // task, the durable commit before the answer).
 //
@@ -28,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -56,6 +59,7 @@ struct BenchFlags {
   int64_t shards = 2000;
   int64_t shard_size = 50;
   int64_t channels = 32;
+  int64_t generate_ms = 2000;
 };
 
 // The questions of the bench, the same in both processes: lengths 1-5, round robin.
@@ -116,6 +120,10 @@ int RunWorkers(const BenchFlags& flags) {
       }
       ++registered;
       while (!go.load()) absl::SleepFor(absl::Milliseconds(5));
+      // Real workers are not in step: each starts at a random moment of a generation's length
+      // and takes 0.5-1.5 times --generate-ms per shard.
+      absl::BitGen gen;
+      absl::SleepFor(absl::Milliseconds(absl::Uniform<int64_t>(gen, 0, flags.generate_ms + 1)));
       std::vector<double> mine;
       int64_t my_leases = 0, my_submissions = 0, my_errors = worker_id.empty() ? 1 : 0;
       while (!worker_id.empty()) {
@@ -134,6 +142,9 @@ int RunWorkers(const BenchFlags& flags) {
         if (lease.lease_id().empty()) break;  // the pass is done
         mine.push_back(absl::ToDoubleMilliseconds(absl::Now() - start));
         ++my_leases;
+        // Where a real worker would generate.
+        absl::SleepFor(absl::Milliseconds(
+            absl::Uniform<int64_t>(gen, flags.generate_ms / 2, flags.generate_ms * 3 / 2 + 1)));
         star::v1::SubmitShardResultRequest submit;
         submit.set_worker_id(worker_id);
         submit.set_lease_id(lease.lease_id());
@@ -255,6 +266,7 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
       {self, "--role", "workers", "--coordinator", absl::StrCat("127.0.0.1:", (*server)->port()),
        "--workers", absl::StrCat(flags.workers), "--shards", absl::StrCat(flags.shards),
        "--shard-size", absl::StrCat(flags.shard_size), "--channels", absl::StrCat(flags.channels),
+       "--generate-ms", absl::StrCat(flags.generate_ms),
        "--ready-file", ready, "--result-file", result},
       dir + "/workers.log");
   if (!workers.ok()) return 1;
@@ -270,7 +282,7 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
   const double cpu_start = CpuSeconds();
   int64_t last_report = 0;
   while (!coordinator.shards().AllDone()) {
-    absl::SleepFor(absl::Milliseconds(2));
+    absl::SleepFor(absl::Milliseconds(20));
     int64_t done = coordinator.shards().Counts().done;
     if (done - last_report >= flags.shards / 10) {
       std::fprintf(stderr, "  %lld/%lld shards\n", static_cast<long long>(done),
@@ -287,12 +299,14 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
   long long leases = 0, submissions = 0, errors = 0;
   std::sscanf(numbers.c_str(), "%lf %lf %lld %lld %lld", &p50, &p99, &leases, &submissions, &errors);
   std::printf(
-      "workers %lld, shards %lld x %lld questions, store %s (WAL, synchronous=FULL)\n"
+      "workers %lld (each holding a shard %lld ms), shards %lld x %lld questions, store %s "
+      "(WAL, synchronous=FULL)\n"
       "accepted rationales (committed): %lld in %.2f s = %.0f per second\n"
       "lease latency (as workers saw it): p50 %.2f ms, p99 %.2f ms over %lld leases\n"
       "submissions %lld, errors %lld, workers' exit %d\n"
       "coordinator process: %.2f CPU cores busy on average, peak RSS %.0f MiB\n",
-      static_cast<long long>(flags.workers), static_cast<long long>(flags.shards),
+      static_cast<long long>(flags.workers), static_cast<long long>(flags.generate_ms),
+      static_cast<long long>(flags.shards),
       static_cast<long long>(flags.shard_size), StateStore::PathIn(dir).c_str(),
       static_cast<long long>(accepted), seconds, accepted / seconds, p50, p99, leases, submissions,
       errors, exit.value_or(-1), cpu / seconds, PeakRssMib());
@@ -318,6 +332,10 @@ int main(int argc, char** argv) {
   flags.AddInt("shards", &bench.shards, "shards in the pass", 1, 10'000'000);
   flags.AddInt("shard-size", &bench.shard_size, "questions per shard", 1, 10000);
   flags.AddInt("channels", &bench.channels, "gRPC connections the workers share", 1, 10000);
+  flags.AddInt("generate-ms", &bench.generate_ms,
+               "how long a worker holds each shard before submitting, where it would generate "
+               "(0: submit at once, a closed loop that only measures saturation)",
+               0, 600000);
   flags.ParseOrExit(argc, argv);
   if (bench.role == "workers") return star::RunWorkers(bench);
   if (bench.role != "coordinator") {

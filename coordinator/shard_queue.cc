@@ -17,8 +17,9 @@ absl::Status ShardQueue::Add(star::v1::Shard shard, bool done) {
   }
   Entry& entry = shards_[id];
   entry.shard = std::move(shard);
+  ++counts_[static_cast<int>(State::kPending)];
   if (done) {
-    entry.state = State::kDone;
+    SetStateLocked(id, entry, State::kDone);
     return absl::OkStatus();
   }
   pending_.push_back(id);
@@ -26,22 +27,30 @@ absl::Status ShardQueue::Add(star::v1::Shard shard, bool done) {
   return absl::OkStatus();
 }
 
+void ShardQueue::SetStateLocked(const std::string& id, Entry& entry, State next) {
+  if (entry.state == State::kLeased) expiry_.erase({entry.expires, id});
+  --counts_[static_cast<int>(entry.state)];
+  ++counts_[static_cast<int>(next)];
+  entry.state = next;
+  if (next == State::kLeased) expiry_.insert({entry.expires, id});
+}
+
 void ShardQueue::ExpireLeasesLocked() {
   absl::Time now = now_();
-  for (auto& [id, entry] : shards_) {
-    if (entry.state == State::kLeased && entry.expires <= now) {
-      entry.worker_id.clear();
-      entry.lease_id.clear();
-      ++expired_total_;
-      if (entry.leases >= max_leases_) {
-        entry.state = State::kFailed;
-        continue;
-      }
-      entry.state = State::kPending;
-      // Re-leased before fresh work: an expired shard is the one holding a pass back.
-      pending_.push_front(id);
-      pending_available_.Signal();
+  while (!expiry_.empty() && expiry_.begin()->first <= now) {
+    const std::string id = expiry_.begin()->second;
+    Entry& entry = shards_[id];
+    entry.worker_id.clear();
+    entry.lease_id.clear();
+    ++expired_total_;
+    if (entry.leases >= max_leases_) {
+      SetStateLocked(id, entry, State::kFailed);
+      continue;
     }
+    SetStateLocked(id, entry, State::kPending);
+    // Re-leased before fresh work: an expired shard is the one holding a pass back.
+    pending_.push_front(id);
+    pending_available_.Signal();
   }
 }
 
@@ -66,11 +75,11 @@ std::optional<ShardLease> ShardQueue::Lease(const std::string& worker_id,
   std::string id = pending_.front();
   pending_.pop_front();
   Entry& entry = shards_[id];
-  entry.state = State::kLeased;
   ++entry.leases;
   entry.worker_id = worker_id;
   entry.lease_id = absl::StrFormat("l-%016x", absl::Uniform<uint64_t>(gen_));
   entry.expires = now_() + lease_timeout;
+  SetStateLocked(id, entry, State::kLeased);
   leases_[entry.lease_id] = id;
   return ShardLease{entry.lease_id, entry.shard, entry.expires};
 }
@@ -98,7 +107,9 @@ absl::StatusOr<absl::Time> ShardQueue::Renew(const std::string& worker_id,
     return absl::FailedPreconditionError(absl::StrFormat(
         "lease_id '%s' belongs to another worker than '%s'", lease_id, worker_id));
   }
+  expiry_.erase({entry.expires, lease->second});
   entry.expires = now_() + lease_timeout;
+  expiry_.insert({entry.expires, lease->second});
   return entry.expires;
 }
 
@@ -107,7 +118,7 @@ absl::StatusOr<ShardQueue::Completion> ShardQueue::Complete(const std::string& w
                                                             const std::string& shard_id) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Completion> completion = CheckCompletionLocked(worker_id, lease_id, shard_id);
-  if (completion.ok() && !completion->duplicate) shards_[shard_id].state = State::kDone;
+  if (completion.ok() && !completion->duplicate) SetStateLocked(shard_id, shards_[shard_id], State::kDone);
   return completion;
 }
 
@@ -125,7 +136,7 @@ void ShardQueue::MarkDone(const std::string& shard_id) {
   if (it->second.state == State::kPending) {
     pending_.erase(std::remove(pending_.begin(), pending_.end(), shard_id), pending_.end());
   }
-  it->second.state = State::kDone;
+  SetStateLocked(shard_id, it->second, State::kDone);
 }
 
 absl::StatusOr<ShardQueue::Completion> ShardQueue::CheckCompletionLocked(
@@ -167,37 +178,23 @@ std::optional<star::v1::Shard> ShardQueue::Find(const std::string& shard_id) con
 ShardCounts ShardQueue::Counts() const {
   absl::MutexLock lock(&mu_);
   ShardCounts counts;
-  for (const auto& [id, entry] : shards_) {
-    switch (entry.state) {
-      case State::kPending:
-        ++counts.pending;
-        break;
-      case State::kLeased:
-        ++counts.leased;
-        break;
-      case State::kDone:
-        ++counts.done;
-        break;
-      case State::kFailed:
-        ++counts.failed;
-        break;
-    }
-  }
+  counts.pending = counts_[static_cast<int>(State::kPending)];
+  counts.leased = counts_[static_cast<int>(State::kLeased)];
+  counts.done = counts_[static_cast<int>(State::kDone)];
+  counts.failed = counts_[static_cast<int>(State::kFailed)];
   counts.expired_total = expired_total_;
   return counts;
 }
 
 bool ShardQueue::AllDone() const {
   absl::MutexLock lock(&mu_);
-  if (shards_.empty()) return false;
-  for (const auto& [id, entry] : shards_) {
-    if (entry.state != State::kDone) return false;
-  }
-  return true;
+  return !shards_.empty() &&
+         counts_[static_cast<int>(State::kDone)] == static_cast<int64_t>(shards_.size());
 }
 
 std::optional<std::string> ShardQueue::FailedShard() const {
   absl::MutexLock lock(&mu_);
+  if (counts_[static_cast<int>(State::kFailed)] == 0) return std::nullopt;
   for (const auto& [id, entry] : shards_) {
     if (entry.state == State::kFailed) return id;
   }
@@ -209,6 +206,8 @@ void ShardQueue::Clear() {
   shards_.clear();
   pending_.clear();
   leases_.clear();
+  expiry_.clear();
+  for (int64_t& count : counts_) count = 0;
 }
 
 void ShardQueue::Close() {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -113,6 +114,9 @@ class ShardQueue {
   };
 
   void ExpireLeasesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves `entry` (shard `id`) to `next`, keeping the counts and the expiry index right.
+  void SetStateLocked(const std::string& id, Entry& entry, State next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Completion> CheckCompletionLocked(const std::string& worker_id,
                                                    const std::string& lease_id,
                                                    const std::string& shard_id)
@@ -128,6 +132,10 @@ class ShardQueue {
   // lease id -> shard id, for every lease ever issued in this pass.
   std::map<std::string, std::string> leases_ ABSL_GUARDED_BY(mu_);
   int64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
+  // Shards in each State, and the leased ones by expiry: leasing, renewing and expiring cost
+  // O(log n) however many shards a pass has.
+  int64_t counts_[4] ABSL_GUARDED_BY(mu_) = {0, 0, 0, 0};
+  std::set<std::pair<absl::Time, std::string>> expiry_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
