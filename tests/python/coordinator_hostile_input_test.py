@@ -1,0 +1,150 @@
+"""Hostile input against a real coordinator, through the reference gRPC client (grpcio).
+
+Every request is encoded here by hand as protobuf wire bytes, so that it can also be what no
+generated client would send: invalid UTF-8 in a string field, bytes that are not a message at
+all, a message over the size limit, out-of-range numbers, unknown ids. Each must be refused with
+the right status code (and, where the coordinator's own checks run, a message naming the field)
+and leave the coordinator's state as it was: no worker, trainer or job appears.
+"""
+
+import tempfile
+import unittest
+
+import grpc
+
+from coordinator_process import CoordinatorProcess
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def text(number, value):
+    """A length-delimited field (string, bytes or message)."""
+    if isinstance(value, str):
+        value = value.encode()
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def number(number_, value):
+    return varint(number_ << 3) + varint(value)
+
+
+class CoordinatorHostileInputTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.coordinator = CoordinatorProcess(self.dir.name)
+        self.channel = grpc.insecure_channel(self.coordinator.address)
+        grpc.channel_ready_future(self.channel).result(timeout=30)
+
+    def tearDown(self):
+        self.channel.close()
+        self.assertEqual(self.coordinator.stop(), 0)
+        self.dir.cleanup()
+
+    def call(self, method, request):
+        """(status code, details, response bytes) of a unary call with raw bytes."""
+        rpc = self.channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+        try:
+            return grpc.StatusCode.OK, "", rpc(request, timeout=10)
+        except grpc.RpcError as e:
+            return e.code(), e.details() or "", b""
+
+    def refused(self, method, request, code, fragment=None):
+        got, details, _ = self.call(method, request)
+        self.assertEqual(got, code, f"{method}: {details}")
+        if fragment is not None:
+            self.assertIn(fragment, details, method)
+
+    def assert_untouched(self):
+        """No worker or trainer registered, no job submitted."""
+        code, details, cluster = self.call("/star.v1.Jobs/GetCluster", b"")
+        self.assertEqual(code, grpc.StatusCode.OK, details)
+        self.assertEqual(cluster, b"", "the cluster gained a member")
+        code, details, jobs = self.call("/star.v1.Jobs/ListJobs", b"")
+        self.assertEqual(code, grpc.StatusCode.OK, details)
+        self.assertEqual(jobs, b"", "a job appeared")
+
+    def test_invalid_utf8_in_a_string_field_is_refused(self):
+        # hostname = 0xff 0xfe: not UTF-8; proto3 strings must be.
+        # gRPC C++ refuses a request it cannot parse before any handler runs, with INTERNAL and
+        # no details; the field is named only in the coordinator's log (by protobuf).
+        got, details, _ = self.call("/star.v1.Coordinator/RegisterWorker", text(1, b"\xff\xfe"))
+        self.assertEqual(got, grpc.StatusCode.INTERNAL, details)
+        self.assert_untouched()
+
+    def test_bytes_that_are_not_a_message_are_refused(self):
+        got, details, _ = self.call("/star.v1.Coordinator/RegisterWorker", b"\xff\xff\xff\xff\xff")
+        self.assertEqual(got, grpc.StatusCode.INTERNAL, details)
+        self.assert_untouched()
+
+    def test_an_oversized_message_is_refused(self):
+        # One completion of 65 MiB: over the coordinator's 64 MiB receive limit.
+        sample = text(1, b"9" * (65 << 20))
+        request = text(1, "w") + text(2, "l") + text(3, "s") + text(4, number(1, 1) + text(2, sample))
+        self.refused("/star.v1.Coordinator/SubmitShardResult", request,
+                     grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assert_untouched()
+
+    def test_fields_out_of_range_are_named(self):
+        self.refused("/star.v1.Coordinator/RegisterWorker", text(1, "h" * 300),
+                     grpc.StatusCode.INVALID_ARGUMENT, "hostname")
+        self.refused("/star.v1.Coordinator/RegisterWorker", b"",
+                     grpc.StatusCode.INVALID_ARGUMENT, "hostname is required")
+        self.refused("/star.v1.Training/JoinRound",
+                     text(1, "t0") + text(2, "127.0.0.1") + number(5, 70000),
+                     grpc.StatusCode.INVALID_ARGUMENT, "store_port 70000")
+        self.refused("/star.v1.Training/JoinRound", text(2, "127.0.0.1"),
+                     grpc.StatusCode.INVALID_ARGUMENT, "trainer_id")
+        self.refused("/star.v1.Coordinator/SubmitShardResult",
+                     text(1, "w" * 500) + text(2, "l") + text(3, "s"),
+                     grpc.StatusCode.INVALID_ARGUMENT, "worker_id")
+        self.assert_untouched()
+
+    def test_unknown_ids_are_not_found(self):
+        self.refused("/star.v1.Coordinator/LeaseShard", text(1, "w-nobody"),
+                     grpc.StatusCode.NOT_FOUND, "w-nobody")
+        self.refused("/star.v1.Coordinator/RenewLease", text(1, "w-nobody") + text(2, "l-1"),
+                     grpc.StatusCode.NOT_FOUND, "w-nobody")
+        self.refused("/star.v1.Coordinator/SubmitShardResult",
+                     text(1, "w-nobody") + text(2, "l-1") + text(3, "s-1"),
+                     grpc.StatusCode.NOT_FOUND, "w-nobody")
+        self.refused("/star.v1.Jobs/GetJob", text(1, "no-such-job"), grpc.StatusCode.NOT_FOUND,
+                     "no-such-job")
+        self.refused("/star.v1.Jobs/CancelJob", text(1, "no-such-job"),
+                     grpc.StatusCode.NOT_FOUND, "no-such-job")
+        self.assert_untouched()
+
+    def test_a_registered_worker_cannot_submit_for_an_unknown_shard_or_renew_an_unknown_lease(self):
+        code, details, response = self.call("/star.v1.Coordinator/RegisterWorker", text(1, "host"))
+        self.assertEqual(code, grpc.StatusCode.OK, details)
+        # RegisterWorkerResponse.worker_id is field 1.
+        self.assertEqual(response[0], 0x0A)
+        worker_id = response[2:2 + response[1]].decode()
+        self.refused("/star.v1.Coordinator/SubmitShardResult",
+                     text(1, worker_id) + text(2, "l-1") + text(3, "s-unknown"),
+                     grpc.StatusCode.NOT_FOUND, "shard_id 's-unknown'")
+        self.refused("/star.v1.Coordinator/RenewLease", text(1, worker_id) + text(2, "l-unknown"),
+                     grpc.StatusCode.NOT_FOUND, "lease_id 'l-unknown'")
+        # No shard is queued: a lease comes back empty after the wait.
+        code, details, lease = self.call("/star.v1.Coordinator/LeaseShard",
+                                         text(1, worker_id) + number(2, 10))
+        self.assertEqual((code, lease), (grpc.StatusCode.OK, b""), details)
+
+    def test_an_invalid_job_is_refused_naming_the_field(self):
+        # A JobSpec with only a name: no task, no model, no iterations.
+        self.refused("/star.v1.Jobs/SubmitJob", text(1, text(1, "bad")),
+                     grpc.StatusCode.INVALID_ARGUMENT, "spec: task")
+        self.assert_untouched()
+
+
+if __name__ == "__main__":
+    unittest.main()
