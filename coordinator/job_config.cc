@@ -227,8 +227,9 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
   check(t.global_batch_size() >= 1 && t.global_batch_size() <= 65536,
         "training.global_batch_size", "must be 1-65536");
   check(t.world_size() >= 1 && t.world_size() <= 1024, "training.world_size", "must be 1-1024");
-  check(t.global_batch_size() % t.world_size() == 0, "training.global_batch_size",
-        "must be a multiple of training.world_size");
+  // world_size 0 is reported above; the modulo must not divide by it.
+  check(t.world_size() == 0 || t.global_batch_size() % t.world_size() == 0,
+        "training.global_batch_size", "must be a multiple of training.world_size");
   check(spec.iterations() >= 1 && spec.iterations() <= 1000, "iterations", "must be 1-1000");
   check(spec.shard_size() >= 1 && spec.shard_size() <= 100'000, "shard_size", "must be 1-100000");
   check(spec.lease_timeout_seconds() >= 1 && spec.lease_timeout_seconds() <= 86400,

@@ -73,6 +73,9 @@ TEST(JobConfigTest, MeaninglessValuesAreNamed) {
               "task.addition.eval_max_digits: must be 0 (= max_digits) or max_digits-18");
   ExpectError(std::string(kJob) + "training: {world_size: 3, global_batch_size: 32}\n",
               "training.global_batch_size: must be a multiple of training.world_size");
+  // Found by fuzz/job_config_fuzzer: the multiple check divided by zero (SIGFPE).
+  ExpectError(std::string(kJob) + "training: {world_size: 0, global_batch_size: 32}\n",
+              "training.world_size: must be 1-1024");
   ExpectError(std::string(kJob) + "generation: {samples_per_question: 4}\n",
               "generation.samples_per_question: more than one sample needs a temperature");
   ExpectError("name: x\n", "task: must name a task");

@@ -104,8 +104,11 @@ absl::Status ParseSafetensors(const std::byte* bytes, size_t size, absl::string_
       }
       continue;
     }
+    // A named copy: lambdas may not capture structured bindings before C++20 in every compiler
+    // (clang 14, which builds the fuzzers).
+    const std::string& tensor_name = name;
     auto fail = [&](absl::string_view what) {
-      return Invalid(source, absl::StrCat("tensor '", name, "': ", what));
+      return Invalid(source, absl::StrCat("tensor '", tensor_name, "': ", what));
     };
     if (!entry.is_object()) return fail("entry is not an object");
     auto dtype_it = entry.find("dtype");

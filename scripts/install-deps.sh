@@ -19,6 +19,8 @@ packages=(
   # itself is compiled into libtorch_cpu; only the headers are used, never libgloo).
   libgloo-dev
   libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev
+  # clang with libFuzzer and the sanitizer runtimes, for the fuzz targets (scripts/fuzz.sh).
+  clang libclang-rt-14-dev
   python3 python3-venv python3-dev
   prometheus yamllint openssl procps
 )

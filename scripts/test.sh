@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Sets up (dependencies + build) and runs the whole test suite. The README's test command.
-#   scripts/test.sh [PRESET]
+# Sets up (dependencies + build) and runs the whole test suite, then each fuzz target for a
+# bounded time (scripts/fuzz.sh). The README's test command.
+#   scripts/test.sh [PRESET]      STAR_FUZZ_SECONDS (default 30) per fuzz target; 0 skips them
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 preset=${1:-release}
 cd "$root"
 scripts/build.sh "$preset"
 ctest --preset "$preset"
+fuzz_seconds=${STAR_FUZZ_SECONDS:-30}
+if [[ $fuzz_seconds != 0 ]]; then
+  scripts/fuzz.sh "$fuzz_seconds"
+fi

@@ -145,6 +145,16 @@ class CoordinatorHostileInputTest(unittest.TestCase):
                      grpc.StatusCode.INVALID_ARGUMENT, "spec: task")
         self.assert_untouched()
 
+    def test_a_job_with_world_size_zero_is_refused_not_a_crash(self):
+        # A JobSpec with a task (field 2: an empty addition) and training (field 6) with
+        # global_batch_size (8) = 32 and world_size (9) = 0: validation once divided by zero
+        # here and killed the coordinator (found by fuzz/job_config_fuzzer).
+        spec = text(1, "x") + text(2, text(1, b"")) + text(6, number(8, 32) + number(9, 0))
+        code, details, _ = self.call("/star.v1.Jobs/SubmitJob", text(1, spec))
+        self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT, details)
+        self.assertIsNone(self.coordinator.process.poll(), "the coordinator died")
+        self.assert_untouched()
+
 
 if __name__ == "__main__":
     unittest.main()
