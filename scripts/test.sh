@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up (dependencies + build) and runs the whole test suite, then each fuzz target for a
-# bounded time (scripts/fuzz.sh). The README's test command.
-#   scripts/test.sh [PRESET]      STAR_FUZZ_SECONDS (default 30) per fuzz target; 0 skips them
+# bounded time (scripts/fuzz.sh), then the whole suite again built with AddressSanitizer +
+# UndefinedBehaviorSanitizer (the asan preset). The README's test command.
+#   scripts/test.sh [PRESET]      STAR_FUZZ_SECONDS (default 30) per fuzz target, 0 skips them;
+#                                 STAR_ASAN=0 skips the sanitizer suite (about 25 minutes)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 preset=${1:-release}
@@ -11,4 +13,8 @@ ctest --preset "$preset"
 fuzz_seconds=${STAR_FUZZ_SECONDS:-30}
 if [[ $fuzz_seconds != 0 ]]; then
   scripts/fuzz.sh "$fuzz_seconds"
+fi
+if [[ ${STAR_ASAN:-1} != 0 && $preset != asan ]]; then
+  scripts/build.sh asan
+  ctest --preset asan
 fi
