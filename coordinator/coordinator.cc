@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -187,16 +186,12 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
   for (const star::v1::QuestionResult& r : request.results()) {
     const star::v1::ShardQuestion& q = *questions[r.question_id()];
     Question gold{.id = q.question_id(), .answer = q.gold_answer()};
-    if (evaluate) {
-      record.evaluations.push_back(EvaluationOutcome{
-          .job_id = shard->job_id(),
-          .iteration = shard->iteration(),
-          .question_id = q.question_id(),
-          .bucket = q.bucket(),
-          .correct = r.samples_size() > 0 && (*task)->Verify(gold, r.samples(0).completion())});
-    }
-    for (const star::v1::Sample& sample : r.samples()) {
+    // An evaluation question counts as correct when its (only) sample verifies.
+    bool first_verified = false;
+    for (int k = 0; k < r.samples_size(); ++k) {
+      const star::v1::Sample& sample = r.samples(k);
       const bool verified = (*task)->Verify(gold, sample.completion());
+      if (k == 0) first_verified = verified;
       verdicts.push_back({sample.rationalized(), verified});
       if (!verified) {
         response.set_rejected(response.rejected() + 1);
@@ -212,6 +207,13 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
                                                     .completion = sample.completion(),
                                                     .rationalized = sample.rationalized()});
       }
+    }
+    if (evaluate) {
+      record.evaluations.push_back(EvaluationOutcome{.job_id = shard->job_id(),
+                                                     .iteration = shard->iteration(),
+                                                     .question_id = q.question_id(),
+                                                     .bucket = q.bucket(),
+                                                     .correct = first_verified});
     }
   }
   // The store decides which of two racing submissions (a lease that expired while its worker

@@ -194,21 +194,11 @@ double CpuSeconds() {
          (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-// Peak resident set of this process, in MiB (VmHWM).
+// Peak resident set of this process, in MiB.
 double PeakRssMib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      int64_t kb = 0;
-      std::string digits;
-      for (char c : line) {
-        if (c >= '0' && c <= '9') digits += c;
-      }
-      if (absl::SimpleAtoi(digits, &kb)) return kb / 1024.0;
-    }
-  }
-  return 0;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // kilobytes on Linux
 }
 
 int RunCoordinator(const BenchFlags& flags, const std::string& self) {

@@ -125,7 +125,7 @@ TEST(StateStoreTest, ConcurrentCompletionsAreEachCommittedOnce) {
   for (int s = 0; s < kShards; ++s) EXPECT_EQ(accepted[s].question_id, static_cast<uint64_t>(s));
 }
 
-TEST(StateStoreTest, TheDatabaseIsInWalModeWithFullSync) {
+TEST(StateStoreTest, TheDatabaseIsInWalModeAndACommitIsSeenByAnotherConnection) {
   TempDir dir;
   const std::string path = dir.File("c.db");
   std::unique_ptr<StateStore> store = StateStore::Open(path).value();
