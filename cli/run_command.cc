@@ -107,50 +107,133 @@ std::string FormatProgressLine(const star::v1::JobStatus& status) {
   return line;
 }
 
-absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const std::string& job_id) {
-  grpc::ClientContext context;
-  star::v1::GetJobRequest request;
-  request.set_job_id(job_id);
-  auto reader = stub.WatchJob(&context, request);
-  star::v1::JobStatus status, last;
-  // Ctrl-C stops following.
-  std::atomic<bool> finished = false;
-  std::thread signals([&] {
-    while (!finished.load()) {
-      if (WaitForShutdownSignal(absl::Milliseconds(500)) != 0) {
-        context.TryCancel();
-        return;
-      }
-    }
-  });
-  // A line on every change of phase or shard count, otherwise at most one every 2 seconds.
-  std::string previous_key, previous_line;
-  absl::Time previous_time = absl::InfinitePast();
-  while (reader->Read(&status)) {
-    last = status;
+namespace {
+
+// Prints a progress line on every change of phase, shard count, results or state, and at most
+// one every 2 seconds otherwise; never the same line twice in a row.
+class ProgressPrinter {
+ public:
+  void Show(const star::v1::JobStatus& status) {
     const std::string key = absl::StrCat(status.iteration(), "/", status.phase(), "/",
                                          status.shards_done(), "/", status.results_size(), "/",
                                          status.state());
-    if (key != previous_key || absl::Now() - previous_time >= absl::Seconds(2)) {
-      const bool ended = Ended(status);
-      std::string line = FormatProgressLine(status);
-      if ((!ended || key != previous_key) && line != previous_line) {
-        std::printf("%s\n", line.c_str());
-        std::fflush(stdout);
-        previous_line = std::move(line);
-      }
-      previous_key = key;
-      previous_time = absl::Now();
+    if (key == previous_key_ && absl::Now() - previous_time_ < absl::Seconds(2)) return;
+    const bool ended = Ended(status);
+    std::string line = FormatProgressLine(status);
+    if ((!ended || key != previous_key_) && line != previous_line_) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+      previous_line_ = std::move(line);
     }
+    previous_key_ = key;
+    previous_time_ = absl::Now();
   }
-  grpc::Status rpc = reader->Finish();
-  finished = true;
-  signals.join();
-  if (!Ended(last)) {
-    return absl::UnavailableError(absl::StrCat("stopped following job ", job_id, " before it ended: ",
-                                               FromGrpcStatus(rpc).ToString()));
+
+ private:
+  std::string previous_key_, previous_line_;
+  absl::Time previous_time_ = absl::InfinitePast();
+};
+
+// Stream endings that another attempt may cure: the coordinator unreachable, restarting or
+// shutting down. The others (an unknown job, bad credentials) would only repeat.
+bool Transient(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:  // the server ended the stream before the job ended
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::ABORTED:
+      return true;
+    default:
+      return false;
   }
-  return last;
+}
+
+}  // namespace
+
+void AddFollowFlags(FlagParser& flags, FollowOptions* options) {
+  flags.AddDouble("stall-seconds", &options->stall_seconds,
+                  "drop the job's stream and open it again when the coordinator has sent "
+                  "nothing for this long (it sends the job's status at least every 5 s)",
+                  1, 86400);
+  flags.AddDouble("give-up-seconds", &options->give_up_seconds,
+                  "stop following, exit 1, when nothing has been heard from the coordinator for "
+                  "this long",
+                  1, 7 * 86400);
+}
+
+absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const std::string& job_id,
+                                              const FollowOptions& options) {
+  const absl::Duration stall = absl::Seconds(options.stall_seconds);
+  const absl::Duration give_up = absl::Seconds(options.give_up_seconds);
+  ProgressPrinter printer;
+  star::v1::JobStatus last;
+  absl::Time last_heard = absl::Now();
+  absl::Duration backoff = absl::Seconds(1);
+  while (true) {
+    grpc::ClientContext context;
+    star::v1::GetJobRequest request;
+    request.set_job_id(job_id);
+    // The watchdog cancels the stream on Ctrl-C or when it has been silent for `stall`.
+    std::atomic<int64_t> heard_ns = absl::ToUnixNanos(absl::Now());
+    std::atomic<bool> finished = false, stalled = false, interrupted = false;
+    auto reader = stub.WatchJob(&context, request);
+    std::thread watchdog([&] {
+      while (!finished.load()) {
+        if (WaitForShutdownSignal(absl::Milliseconds(200)) != 0) {
+          interrupted = true;
+          context.TryCancel();
+          return;
+        }
+        if (absl::Now() - absl::FromUnixNanos(heard_ns.load()) > stall) {
+          stalled = true;
+          context.TryCancel();
+          return;
+        }
+      }
+    });
+    star::v1::JobStatus status;
+    while (reader->Read(&status)) {
+      heard_ns = absl::ToUnixNanos(absl::Now());
+      last_heard = absl::Now();
+      backoff = absl::Seconds(1);
+      last = status;
+      printer.Show(status);
+    }
+    grpc::Status rpc = reader->Finish();
+    finished = true;
+    watchdog.join();
+    if (Ended(last)) return last;
+    if (interrupted) {
+      return absl::UnavailableError(
+          absl::StrCat("stopped following job ", job_id, " before it ended (interrupted)"));
+    }
+    const std::string why =
+        stalled ? absl::StrCat("nothing heard from the coordinator for ", absl::FormatDuration(stall))
+                : FromGrpcStatus(rpc).ToString();
+    if (!stalled && !Transient(rpc)) {
+      return absl::Status(FromGrpcStatus(rpc).code(),
+                          absl::StrCat("following job ", job_id, ": ", rpc.error_message()));
+    }
+    if (!options.reconnect) {
+      return absl::UnavailableError(
+          absl::StrCat("stopped following job ", job_id, " before it ended: ", why));
+    }
+    if (absl::Now() - last_heard >= give_up) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "gave up following job ", job_id, ": nothing heard from the coordinator for ",
+          absl::FormatDuration(absl::Trunc(absl::Now() - last_heard, absl::Seconds(1))),
+          " (last attempt: ", why, ")"));
+    }
+    std::fprintf(stderr, "job %s: lost the coordinator's stream (%s); reconnecting in %s\n",
+                 job_id.c_str(), why.c_str(), absl::FormatDuration(backoff).c_str());
+    std::fflush(stderr);
+    if (WaitForShutdownSignal(backoff) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("stopped following job ", job_id, " before it ended (interrupted)"));
+    }
+    backoff = std::min(backoff * 2, absl::Seconds(10));
+  }
 }
 
 std::string FormatResultsTable(const star::v1::JobStatus& status) {
@@ -286,6 +369,8 @@ int RunWatch(int argc, char** argv) {
   flags.AddString("job", &job_id, "job id (default: the coordinator's most recent job)");
   flags.AddString("results-dir", &results_dir,
                   "also write results.csv, results.json and accuracy.svg here at the end");
+  FollowOptions follow;
+  AddFollowFlags(flags, &follow);
   flags.ParseOrExit(argc, argv, 2);
   std::shared_ptr<grpc::Channel> channel = OperatorChannel("star watch", connection);
   if (channel == nullptr) return 2;
@@ -314,7 +399,7 @@ int RunWatch(int argc, char** argv) {
     }
   }
   std::printf("job %s on %s\n", job_id.c_str(), coordinator.c_str());
-  absl::StatusOr<star::v1::JobStatus> last = FollowJob(*stub, job_id);
+  absl::StatusOr<star::v1::JobStatus> last = FollowJob(*stub, job_id, follow);
   if (!last.ok()) {
     std::fprintf(stderr, "star watch: %s\n", last.status().ToString().c_str());
     return 1;
@@ -374,7 +459,10 @@ int RunRun(int argc, char** argv) {
     }
   }
   std::printf("job %s submitted\n", submitted.job_id().c_str());
-  absl::StatusOr<star::v1::JobStatus> followed = FollowJob(*stub, submitted.job_id());
+  // Nobody restarts this coordinator: a broken stream ends the run.
+  FollowOptions follow;
+  follow.reconnect = false;
+  absl::StatusOr<star::v1::JobStatus> followed = FollowJob(*stub, submitted.job_id(), follow);
   if (!followed.ok()) {
     std::fprintf(stderr, "star run: %s\n", followed.status().ToString().c_str());
     (void)(*cluster)->Stop(absl::Seconds(10));

@@ -30,6 +30,8 @@ int RunSubmit(int argc, char** argv) {
                 "follow the job until it ends, print its results table, exit 0 only if it "
                 "succeeded");
   flags.AddBool("dry-run", &dry_run, "only parse and check the file; contact nothing");
+  FollowOptions follow;
+  AddFollowFlags(flags, &follow);
   flags.ParseOrExit(argc, argv, 2);
   std::shared_ptr<grpc::Channel> channel = OperatorChannel("star submit", connection);
   if (channel == nullptr) return 2;
@@ -63,7 +65,7 @@ int RunSubmit(int argc, char** argv) {
   std::fflush(stdout);
   if (!watch) return 0;
 
-  absl::StatusOr<star::v1::JobStatus> followed = FollowJob(*stub, submitted.job_id());
+  absl::StatusOr<star::v1::JobStatus> followed = FollowJob(*stub, submitted.job_id(), follow);
   if (!followed.ok()) {
     std::fprintf(stderr, "star submit: %s\n", followed.status().ToString().c_str());
     return 1;

@@ -1,9 +1,14 @@
 #include "coordinator/grpc_services.h"
 
+#include "absl/time/time.h"
 #include "service/grpc_status.h"
 
 namespace star {
 namespace {
+
+// WatchJob repeats an unchanged status this often, so that clients can tell a quiet job from a
+// coordinator they no longer hear (jobs.proto).
+constexpr absl::Duration kWatchKeepalive = absl::Seconds(5);
 
 // Runs `handler` and moves its value into `response`.
 template <typename Response, typename Handler>
@@ -125,11 +130,13 @@ grpc::Status JobsGrpcService::WatchJob(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "job_id '" + request->job_id() + "' is unknown");
   }
   uint64_t version = 0;
+  absl::Time last_write = absl::InfinitePast();
   while (!context->IsCancelled()) {
     auto [status, seen] = runner->WaitForChange(version, absl::Seconds(1));
-    if (seen == version) continue;
+    if (seen == version && absl::Now() - last_write < kWatchKeepalive) continue;
     version = seen;
     if (!writer->Write(status)) break;
+    last_write = absl::Now();
     if (status.state() == star::v1::JOB_STATE_SUCCEEDED ||
         status.state() == star::v1::JOB_STATE_FAILED ||
         status.state() == star::v1::JOB_STATE_CANCELLED) {

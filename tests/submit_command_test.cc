@@ -1,15 +1,21 @@
 // `star submit` against a real coordinator process, and its --dry-run file check.
 
+#include <csignal>
+
+#include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "process/child_process.h"
 #include "service/health_client.h"
 #include "star/v1/jobs.grpc.pb.h"
+#include "tests/daemon_trio.h"
 #include "tests/test_environment.h"
 
 namespace star {
 namespace {
 
 using ::star::testing::BinaryPath;
+using ::star::testing::ReadFile;
 using ::star::testing::RunCommand;
 using ::star::testing::StartCoordinator;
 using ::star::testing::TempDir;
@@ -97,6 +103,80 @@ TEST(SubmitCommandTest, WatchAndStatusShowTheCoordinatorsJobs) {
       {BinaryPath("star"), "watch", "--coordinator", coordinator->address, "--job", "nope-7"}, dir);
   EXPECT_EQ(unknown_status, 1) << unknown_output;
   EXPECT_NE(unknown_output.find("nope-7"), std::string::npos) << unknown_output;
+}
+
+
+// Waits up to `timeout` for `text` to appear in the file at `path`.
+bool WaitForText(const std::string& path, const std::string& text, absl::Duration timeout) {
+  for (absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(100))) {
+    if (ReadFile(path).find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A coordinator that stops answering without closing its connections (SIGSTOP: the kernel keeps
+// the TCP connection up, as in a network partition). `star watch` notices the silence, opens the
+// stream again once the coordinator is back and follows the job to its end; when the silence
+// lasts, it gives up instead of waiting forever.
+TEST(SubmitCommandTest, WatchSurvivesASilentCoordinatorAndGivesUpOnOneThatStaysSilent) {
+  TempDir dir;
+  absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  // No trainer rank ever joins, so the job stays in its seed stage until it is cancelled.
+  auto [status, output] =
+      RunCommand({BinaryPath("star"), "submit", dir.Write("job.yaml", testing::TinyJobYaml()),
+                  "--coordinator", coordinator->address},
+                 dir);
+  ASSERT_EQ(status, 0) << output;
+  const std::vector<std::string> watch = {BinaryPath("star"), "watch", "--coordinator",
+                                          coordinator->address, "--stall-seconds", "2"};
+
+  // Silent for good: gives up after --give-up-seconds.
+  {
+    std::vector<std::string> argv = watch;
+    argv.insert(argv.end(), {"--give-up-seconds", "5"});
+    absl::StatusOr<ChildProcess> watcher = ChildProcess::Start(argv, dir.File("give-up.log"));
+    ASSERT_TRUE(watcher.ok()) << watcher.status();
+    ASSERT_TRUE(WaitForText(dir.File("give-up.log"), "seed", absl::Seconds(20)))
+        << ReadFile(dir.File("give-up.log"));
+    coordinator->process.Signal(SIGSTOP);
+    std::optional<int> exited = watcher->Wait(absl::Seconds(30));
+    coordinator->process.Signal(SIGCONT);
+    const std::string log = ReadFile(dir.File("give-up.log"));
+    ASSERT_TRUE(exited.has_value()) << "star watch still waits on a silent coordinator\n" << log;
+    EXPECT_EQ(*exited, 1) << log;
+    EXPECT_NE(log.find("lost the coordinator's stream (nothing heard from the coordinator for 2s); reconnecting"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("gave up following job scrape-1: nothing heard from the coordinator for"),
+              std::string::npos)
+        << log;
+  }
+
+  // Silent for a while: reconnects and follows the job to its end.
+  absl::StatusOr<ChildProcess> watcher = ChildProcess::Start(watch, dir.File("reconnect.log"));
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  ASSERT_TRUE(WaitForText(dir.File("reconnect.log"), "seed", absl::Seconds(20)))
+      << ReadFile(dir.File("reconnect.log"));
+  coordinator->process.Signal(SIGSTOP);
+  const bool noticed = WaitForText(dir.File("reconnect.log"), "reconnecting", absl::Seconds(20));
+  coordinator->process.Signal(SIGCONT);
+  ASSERT_TRUE(noticed) << ReadFile(dir.File("reconnect.log"));
+  EXPECT_EQ(watcher->Poll(), std::nullopt) << ReadFile(dir.File("reconnect.log"));
+  auto jobs = star::v1::Jobs::NewStub(MakeChannel(coordinator->address));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  star::v1::CancelJobRequest cancel;
+  cancel.set_job_id("scrape-1");
+  star::v1::JobStatus cancelled;
+  ASSERT_TRUE(jobs->CancelJob(&context, cancel, &cancelled).ok());
+  std::optional<int> exited = watcher->Wait(absl::Seconds(60));
+  const std::string log = ReadFile(dir.File("reconnect.log"));
+  ASSERT_TRUE(exited.has_value()) << log;
+  EXPECT_EQ(*exited, 1) << log;  // a cancelled job is not a success
+  EXPECT_NE(log.find("job ended JOB_STATE_CANCELLED"), std::string::npos) << log;
+  EXPECT_EQ(log.find("gave up"), std::string::npos) << log;
 }
 
 }  // namespace
