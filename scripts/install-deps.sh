@@ -21,6 +21,8 @@ packages=(
   libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev
   # clang with libFuzzer and the sanitizer runtimes, for the fuzz targets (scripts/fuzz.sh).
   clang libclang-rt-14-dev
+  # dpkg-source, to unpack the Debian source of Abseil that scripts/tsan.sh builds for TSan.
+  dpkg-dev xz-utils
   python3 python3-venv python3-dev
   prometheus yamllint openssl procps
 )
