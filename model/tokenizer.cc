@@ -1627,7 +1627,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromJson(std::string_view json, std::string
   try {
     // nlohmann reports the position of a syntax error only through its exception.
     root = Json::parse(json.begin(), json.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // a syntax error, or a number out of range (406)
     std::string_view what = e.what();
     if (const size_t bracket = what.find("] "); bracket != std::string_view::npos) {
       what.remove_prefix(bracket + 2);

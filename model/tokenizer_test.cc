@@ -403,6 +403,11 @@ TEST(TokenizerTest, MalformedJsonNamesThePosition) {
                       "tokenizer.json: invalid JSON: parse error at line 1, column 17"));
   EXPECT_TRUE(IsError(Tokenizer::FromJson("[]", "tokenizer.json").status(),
                       absl::StatusCode::kInvalidArgument, "tokenizer.json: is not a JSON object"));
+  // A number too large for a double (found by tokenizer_fuzzer: it used to escape as an
+  // exception and abort the process).
+  EXPECT_TRUE(IsError(Tokenizer::FromJson("[1" + std::string(400, '0') + "]", "tokenizer.json")
+                          .status(),
+                      absl::StatusCode::kInvalidArgument, "tokenizer.json: invalid JSON: number overflow"));
 }
 
 TEST(TokenizerTest, UnsupportedModelTypeIsNamed) {

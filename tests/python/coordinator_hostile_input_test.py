@@ -3,8 +3,9 @@
 Every request is encoded here by hand as protobuf wire bytes, so that it can also be what no
 generated client would send: invalid UTF-8 in a string field, bytes that are not a message at
 all, a message over the size limit, out-of-range numbers, unknown ids. Each must be refused with
-the right status code (and, where the coordinator's own checks run, a message naming the field)
-and leave the coordinator's state as it was: no worker, trainer or job appears.
+the right status code and a message naming the field (except the oversized message, which gRPC
+refuses before reading it), and leave the coordinator's state as it was: no worker, trainer or
+job appears.
 """
 
 import tempfile
@@ -73,17 +74,37 @@ class CoordinatorHostileInputTest(unittest.TestCase):
         self.assertEqual(code, grpc.StatusCode.OK, details)
         self.assertEqual(jobs, b"", "a job appeared")
 
-    def test_invalid_utf8_in_a_string_field_is_refused(self):
+    def test_invalid_utf8_in_a_string_field_is_refused_naming_the_field(self):
         # hostname = 0xff 0xfe: not UTF-8; proto3 strings must be.
-        # gRPC C++ refuses a request it cannot parse before any handler runs, with INTERNAL and
-        # no details; the field is named only in the coordinator's log (by protobuf).
-        got, details, _ = self.call("/star.v1.Coordinator/RegisterWorker", text(1, b"\xff\xfe"))
-        self.assertEqual(got, grpc.StatusCode.INTERNAL, details)
+        self.refused("/star.v1.Coordinator/RegisterWorker", text(1, b"\xff\xfe"),
+                     grpc.StatusCode.INVALID_ARGUMENT,
+                     "star.v1.RegisterWorkerRequest does not parse: hostname: not valid UTF-8 "
+                     "(byte 0 of the field)")
+        # Deep inside a submission: results[1].samples[0].completion, valid up to byte 3.
+        good_result = number(1, 7) + text(2, text(1, "fine"))
+        bad_result = number(1, 8) + text(2, text(1, b"abc\xc3(") + number(2, 1))
+        request = (text(1, "w") + text(2, "l") + text(3, "s") + text(4, good_result) +
+                   text(4, bad_result))
+        self.refused("/star.v1.Coordinator/SubmitShardResult", request,
+                     grpc.StatusCode.INVALID_ARGUMENT,
+                     "results[1].samples[0].completion: not valid UTF-8 (byte 3 of the field)")
+        # A server-streaming method: WatchJob's job_id.
+        stream = self.channel.unary_stream("/star.v1.Jobs/WatchJob", request_serializer=None,
+                                           response_deserializer=None)
+        with self.assertRaises(grpc.RpcError) as caught:
+            list(stream(text(1, b"job-\xed\xa0\x80"), timeout=10))  # a UTF-16 surrogate
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("star.v1.GetJobRequest does not parse: job_id: not valid UTF-8 (byte 4 ",
+                      caught.exception.details())
         self.assert_untouched()
 
     def test_bytes_that_are_not_a_message_are_refused(self):
-        got, details, _ = self.call("/star.v1.Coordinator/RegisterWorker", b"\xff\xff\xff\xff\xff")
-        self.assertEqual(got, grpc.StatusCode.INTERNAL, details)
+        self.refused("/star.v1.Coordinator/RegisterWorker", b"\xff\xff\xff\xff\xff",
+                     grpc.StatusCode.INVALID_ARGUMENT,
+                     "star.v1.RegisterWorkerRequest does not parse: malformed wire data at byte 0")
+        # A length that runs past the end: hostname says 50 bytes, 3 follow.
+        self.refused("/star.v1.Coordinator/RegisterWorker", varint(1 << 3 | 2) + varint(50) + b"abc",
+                     grpc.StatusCode.INVALID_ARGUMENT, "hostname: malformed wire data")
         self.assert_untouched()
 
     def test_an_oversized_message_is_refused(self):
