@@ -191,10 +191,18 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
     check(a.min_digits() >= 1 && a.min_digits() <= 18, "task.addition.min_digits", "must be 1-18");
     check(a.max_digits() >= a.min_digits() && a.max_digits() <= 18, "task.addition.max_digits",
           "must be at least min_digits and at most 18");
-    check(a.train_questions() >= 1 && a.train_questions() <= 10'000'000,
-          "task.addition.train_questions", "must be 1-10000000");
+    if (a.train_file().empty()) {
+      check(a.train_questions() >= 1 && a.train_questions() <= 10'000'000,
+            "task.addition.train_questions", "must be 1-10000000");
+    } else {
+      check(a.train_questions() == 0, "task.addition.train_questions",
+            "must be 0 (or left out) with train_file: the file holds the questions");
+    }
     check(a.eval_questions_per_length() <= 1'000'000, "task.addition.eval_questions_per_length",
           "must be at most 1000000");
+    check(a.eval_file().empty() || a.eval_questions_per_length() == 0,
+          "task.addition.eval_questions_per_length",
+          "must be 0 (or left out) with eval_file: the file holds the questions");
     check(a.seed_max_digits() <= a.max_digits(), "task.addition.seed_max_digits",
           "must be at most max_digits");
     check(a.eval_max_digits() == 0 || (a.eval_max_digits() >= a.max_digits() && a.eval_max_digits() <= 18),

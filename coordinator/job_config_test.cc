@@ -83,6 +83,25 @@ TEST(JobConfigTest, MeaninglessValuesAreNamed) {
               "model: base_checkpoint and init_config exclude each other");
 }
 
+TEST(JobConfigTest, QuestionFilesReplaceTheCounts) {
+  absl::StatusOr<star::v1::JobSpec> spec = ParseJobYaml(
+      "name: files\n"
+      "task: {addition: {min_digits: 1, max_digits: 3, train_file: train.jsonl, "
+      "eval_file: eval.jsonl}}\n"
+      "model: {base_checkpoint: /models/m0}\n",
+      "job.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->task().addition().train_file(), "train.jsonl");
+  EXPECT_EQ(spec->task().addition().eval_file(), "eval.jsonl");
+  ExpectError("name: files\nmodel: {base_checkpoint: /m}\n"
+              "task: {addition: {min_digits: 1, max_digits: 3, train_questions: 5, train_file: t.jsonl}}\n",
+              "task.addition.train_questions: must be 0 (or left out) with train_file");
+  ExpectError("name: files\nmodel: {base_checkpoint: /m}\n"
+              "task: {addition: {min_digits: 1, max_digits: 3, train_questions: 5, "
+              "eval_questions_per_length: 2, eval_file: e.jsonl}}\n",
+              "task.addition.eval_questions_per_length: must be 0 (or left out) with eval_file");
+}
+
 TEST(JobConfigTest, BrokenYamlGivesItsLine) {
   ExpectError("name: x\ntask: {addition: \n  - [", "job.yaml:");
   ExpectError("- just\n- a list\n", "job: must be a mapping");

@@ -1,5 +1,6 @@
 #include "coordinator/job_manager.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/job_config.h"
 #include "log/log.h"
@@ -35,6 +36,11 @@ absl::Status JobManager::Resume() {
 
 absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& spec) {
   if (absl::Status s = ValidateJobSpec(spec, "spec"); !s.ok()) return s;
+  // Question files are read now, so that a bad one is refused to the submitter naming its line
+  // (the job reads them again when it starts).
+  if (absl::StatusOr<JobQuestions> questions = MakeJobQuestions(spec); !questions.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("spec: ", questions.status().message()));
+  }
   absl::MutexLock lock(&mu_);
   for (const auto& [id, runner] : jobs_) {
     if (!runner->Finished()) {

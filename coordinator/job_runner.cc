@@ -12,6 +12,7 @@
 #include "model/model_config.h"
 #include "model/text_generator.h"
 #include "model/tokenizer.h"
+#include "tasks/addition_dataset.h"
 #include "tasks/addition_task.h"
 
 namespace star {
@@ -77,6 +78,66 @@ absl::Status JobRunner::WriteKeptSet(uint32_t iteration, const std::vector<nlohm
   std::filesystem::rename(temp, path, ec);
   if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
   return absl::OkStatus();
+}
+
+absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec) {
+  const star::v1::AdditionTaskSpec& add = spec.task().addition();
+  const uint32_t eval_max = std::max(add.max_digits(), add.eval_max_digits());
+  JobQuestions out;
+  const auto load = [](const std::string& field, const std::string& path,
+                       const AdditionDatasetOptions& options,
+                       std::vector<Question>* questions) -> absl::Status {
+    absl::StatusOr<std::vector<Question>> loaded = LoadAdditionDataset(path, options);
+    if (!loaded.ok()) {
+      return absl::Status(loaded.status().code(),
+                          absl::StrCat(field, ": ", loaded.status().message()));
+    }
+    *questions = std::move(*loaded);
+    return absl::OkStatus();
+  };
+  // Held-out split: eval_questions_per_length per operand length, up to eval_max_digits.
+  if (!add.eval_file().empty()) {
+    AdditionDatasetOptions options;
+    options.first_id = kEvalOffset;
+    options.ids_per_length = kIdsPerLength;
+    options.min_digits = static_cast<int>(add.min_digits());
+    options.max_digits = static_cast<int>(eval_max);
+    if (absl::Status s = load("task.addition.eval_file", add.eval_file(), options, &out.eval);
+        !s.ok()) {
+      return s;
+    }
+  } else {
+    for (uint32_t d = add.min_digits(); d <= eval_max; ++d) {
+      for (Question& q : AdditionTask::Generate(static_cast<int>(d), add.eval_questions_per_length(),
+                                                spec.seed() * 31 + d + 1000,
+                                                kEvalOffset + d * kIdsPerLength)) {
+        out.eval.push_back(std::move(q));
+      }
+    }
+  }
+  // Training pool: train_questions spread evenly over the lengths.
+  if (!add.train_file().empty()) {
+    AdditionDatasetOptions options;
+    options.first_id = 0;
+    options.ids_per_length = kIdsPerLength;
+    options.min_digits = static_cast<int>(add.min_digits());
+    options.max_digits = static_cast<int>(add.max_digits());
+    if (absl::Status s = load("task.addition.train_file", add.train_file(), options, &out.pool);
+        !s.ok()) {
+      return s;
+    }
+  } else {
+    const uint32_t lengths = add.max_digits() - add.min_digits() + 1;
+    for (uint32_t d = add.min_digits(); d <= add.max_digits(); ++d) {
+      uint32_t count = add.train_questions() / lengths +
+                       (d - add.min_digits() < add.train_questions() % lengths ? 1 : 0);
+      for (Question& q : AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
+                                                spec.seed() * 31 + d, d * kIdsPerLength)) {
+        out.pool.push_back(std::move(q));
+      }
+    }
+  }
+  return out;
 }
 
 uint32_t StepsForIteration(const star::v1::TrainingSpec& t, uint32_t iteration) {
@@ -396,25 +457,11 @@ absl::Status JobRunner::RunJob() {
   std::filesystem::create_directories(models, ec);
   if (ec) return absl::InternalError(absl::StrCat(models, ": ", ec.message()));
 
-  // Held-out split: eval_questions_per_length per operand length, up to eval_max_digits.
-  const uint32_t eval_max = std::max(add.max_digits(), add.eval_max_digits());
-  for (uint32_t d = add.min_digits(); d <= eval_max; ++d) {
-    for (const Question& q : AdditionTask::Generate(static_cast<int>(d), add.eval_questions_per_length(),
-                                                    spec_.seed() * 31 + d + 1000,
-                                                    kEvalOffset + d * kIdsPerLength)) {
-      eval_questions_.push_back(ToShardQuestion(task, q));
-    }
-  }
-  // Training pool: train_questions spread evenly over the lengths.
+  absl::StatusOr<JobQuestions> questions = MakeJobQuestions(spec_);
+  if (!questions.ok()) return questions.status();
+  for (const Question& q : questions->eval) eval_questions_.push_back(ToShardQuestion(task, q));
   std::vector<star::v1::ShardQuestion> pool;
-  const uint32_t lengths = add.max_digits() - add.min_digits() + 1;
-  for (uint32_t d = add.min_digits(); d <= add.max_digits(); ++d) {
-    uint32_t count = add.train_questions() / lengths + (d - add.min_digits() < add.train_questions() % lengths ? 1 : 0);
-    for (const Question& q : AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
-                                                    spec_.seed() * 31 + d, d * kIdsPerLength)) {
-      pool.push_back(ToShardQuestion(task, q));
-    }
-  }
+  for (const Question& q : questions->pool) pool.push_back(ToShardQuestion(task, q));
 
   // Results already in the status (a job resumed after a restart) are not redone.
   std::map<uint32_t, star::v1::IterationResult> finished;

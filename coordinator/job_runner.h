@@ -34,12 +34,14 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/coordinator.h"
 #include "nlohmann/json.hpp"
 #include "star/v1/job.pb.h"
 #include "star/v1/training.pb.h"
+#include "tasks/task.h"
 
 namespace star {
 
@@ -130,6 +132,16 @@ class JobRunner {
 
 // steps(n) of the job's schedule (n >= 1).
 uint32_t StepsForIteration(const star::v1::TrainingSpec& training, uint32_t iteration);
+
+// A job's questions: the training pool and the held-out split, each generated from the spec's
+// seed or read from task.addition.train_file / eval_file. The same spec gives the same
+// questions and ids every time (a resumed job relies on it). Errors name the field, and for a
+// file the line: kInvalidArgument for bad content, kNotFound for a missing file.
+struct JobQuestions {
+  std::vector<Question> pool;
+  std::vector<Question> eval;
+};
+absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec);
 
 }  // namespace star
 

@@ -21,7 +21,7 @@ cmake --build "$build" -j "$(nproc)"
 
 mkdir -p "$build/findings"
 status=0
-for target in job_config tokenizer safetensors request; do
+for target in job_config tokenizer safetensors request dataset; do
   corpus="$build/corpus/$target"
   mkdir -p "$corpus"
   log "$target: ${seconds}s"

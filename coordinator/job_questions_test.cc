@@ -1,0 +1,103 @@
+// A job's questions, generated or read from question files, and the refusal of a job whose
+// file is bad before anything runs.
+
+#include "coordinator/job_manager.h"
+#include "coordinator/job_runner.h"
+#include "gtest/gtest.h"
+#include "tests/test_environment.h"
+
+namespace star {
+namespace {
+
+star::v1::JobSpec Spec() {
+  star::v1::JobSpec spec;
+  spec.set_name("files");
+  spec.set_iterations(1);
+  spec.set_seed(3);
+  auto* add = spec.mutable_task()->mutable_addition();
+  add->set_min_digits(1);
+  add->set_max_digits(2);
+  add->set_train_questions(7);
+  add->set_eval_questions_per_length(2);
+  add->set_eval_max_digits(3);
+  spec.mutable_model()->set_base_checkpoint("/nonexistent/model");
+  spec.mutable_generation()->set_max_new_tokens(40);
+  spec.mutable_generation()->set_top_p(1);
+  spec.mutable_generation()->set_samples_per_question(1);
+  spec.mutable_generation()->set_batch_size(8);
+  spec.mutable_training()->set_initial_steps(1);
+  spec.mutable_training()->set_learning_rate(0.001f);
+  spec.mutable_training()->set_global_batch_size(4);
+  spec.mutable_training()->set_world_size(1);
+  spec.set_shard_size(4);
+  spec.set_lease_timeout_seconds(60);
+  return spec;
+}
+
+TEST(JobQuestionsTest, GeneratedQuestionsAreSpreadOverTheLengthsAndRepeatable) {
+  absl::StatusOr<JobQuestions> questions = MakeJobQuestions(Spec());
+  ASSERT_TRUE(questions.ok()) << questions.status();
+  std::map<std::string, int> pool, eval;
+  for (const Question& q : questions->pool) ++pool[q.bucket];
+  for (const Question& q : questions->eval) ++eval[q.bucket];
+  EXPECT_EQ(pool, (std::map<std::string, int>{{"1", 4}, {"2", 3}}));
+  EXPECT_EQ(eval, (std::map<std::string, int>{{"1", 2}, {"2", 2}, {"3", 2}}));
+  absl::StatusOr<JobQuestions> again = MakeJobQuestions(Spec());
+  ASSERT_TRUE(again.ok());
+  for (size_t i = 0; i < questions->pool.size(); ++i) {
+    EXPECT_EQ(again->pool[i].id, questions->pool[i].id);
+    EXPECT_EQ(again->pool[i].text, questions->pool[i].text);
+  }
+}
+
+TEST(JobQuestionsTest, QuestionFilesReplaceTheGeneratedSplits) {
+  testing::TempDir dir;
+  star::v1::JobSpec spec = Spec();
+  auto* add = spec.mutable_task()->mutable_addition();
+  add->set_train_questions(0);
+  add->set_eval_questions_per_length(0);
+  add->set_train_file(dir.Write("train.jsonl", "{\"a\": 12, \"b\": 34}\n{\"a\": 5, \"b\": 9}\n"));
+  add->set_eval_file(dir.Write("eval.jsonl", "{\"a\": 123, \"b\": 456}\n"));
+  absl::StatusOr<JobQuestions> questions = MakeJobQuestions(spec);
+  ASSERT_TRUE(questions.ok()) << questions.status();
+  ASSERT_EQ(questions->pool.size(), 2u);
+  EXPECT_EQ(questions->pool[0].text, "1 2 + 3 4");
+  EXPECT_EQ(questions->pool[1].answer, "1 4");
+  ASSERT_EQ(questions->eval.size(), 1u);
+  EXPECT_EQ(questions->eval[0].bucket, "3");
+  // Training and evaluation ids never meet.
+  EXPECT_NE(questions->eval[0].id, questions->pool[0].id);
+  EXPECT_NE(questions->eval[0].id, questions->pool[1].id);
+
+  // Eval operands may be as long as eval_max_digits, training operands only max_digits.
+  add->set_train_file(dir.Write("long.jsonl", "{\"a\": 12, \"b\": 34}\n{\"a\": 123, \"b\": 456}\n"));
+  absl::StatusOr<JobQuestions> refused = MakeJobQuestions(spec);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "task.addition.train_file: " + dir.File("long.jsonl") +
+                ":2: 3-digit operands are outside the job's lengths (1-2 digits)");
+}
+
+TEST(JobQuestionsTest, AJobWithABadQuestionFileIsRefusedAtSubmissionNamingTheLine) {
+  testing::TempDir dir;
+  Coordinator coordinator{CoordinatorOptions{}};
+  JobManager jobs(&coordinator, dir.path());
+  star::v1::JobSpec spec = Spec();
+  spec.mutable_task()->mutable_addition()->set_train_questions(0);
+  spec.mutable_task()->mutable_addition()->set_train_file(
+      dir.Write("train.jsonl", "{\"a\": 12, \"b\": 34}\n{\"a\": 12, \"b\": \"x\"}\n"));
+  absl::StatusOr<std::string> submitted = jobs.Submit(spec);
+  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(submitted.status().message(),
+            "spec: task.addition.train_file: " + dir.File("train.jsonl") +
+                ":2: \"b\" must be a non-negative integer, not \"x\"");
+  spec.mutable_task()->mutable_addition()->set_train_file(dir.File("missing.jsonl"));
+  submitted = jobs.Submit(spec);
+  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(submitted.status().message().find("missing.jsonl: cannot open"), std::string::npos)
+      << submitted.status();
+  EXPECT_TRUE(jobs.List().empty());
+}
+
+}  // namespace
+}  // namespace star
