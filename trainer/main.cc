@@ -72,6 +72,10 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
     }
   }
   int64_t last_logged = 0;
+  // A coordinator that answers a progress report with NOT_FOUND no longer knows the round (it
+  // was restarted, and re-runs the round under a new id): the round stops on every rank at the
+  // next step instead of training to its end for nothing.
+  bool unknown_to_coordinator = false;
   // Progress for the coordinator every two seconds: tokens/s over that window.
   absl::Time window_start = absl::Now();
   int64_t window_tokens = 0;
@@ -91,7 +95,12 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
           grpc::ClientContext context;
           context.set_deadline(DeadlineIn(absl::Seconds(1)));
           // Best effort: progress is for display, a lost report changes nothing.
-          (void)stub->ReportStep(&context, progress, &ignored);
+          grpc::Status reported = stub->ReportStep(&context, progress, &ignored);
+          if (reported.error_code() == grpc::StatusCode::NOT_FOUND && !unknown_to_coordinator) {
+            STAR_LOG(WARNING) << "round " << assignment.round_id()
+                              << " is unknown to the coordinator (restarted?): stopping it";
+            unknown_to_coordinator = true;
+          }
           window_start = absl::Now();
           window_tokens = 0;
         }
@@ -100,7 +109,8 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
                          << assignment.steps() << " loss " << step.loss;
           last_logged = step.step;
         }
-      });
+      },
+      [&] { return unknown_to_coordinator; });
   metrics.RoundEnded(report.ok(), absl::Now() - start);
   if (report.ok()) {
     STAR_LOG(INFO) << "round " << assignment.round_id() << " done: loss " << report.final_loss()
@@ -118,6 +128,12 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
     if (status.ok()) return;
     STAR_LOG(WARNING) << "cannot report round " << assignment.round_id() << ": "
                       << FromGrpcStatus(status).ToString();
+    // Only an unreachable coordinator is worth asking again; one that does not know the round
+    // or refuses the report would answer the same.
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return;
+    }
     absl::SleepFor(backoff.Next());
   }
 }

@@ -26,7 +26,8 @@ void SetTrainerThreads(int threads) { at::set_num_threads(std::max(1, threads));
 
 star::v1::ReportRoundRequest RunAssignedRound(
     const star::v1::RoundAssignment& a, const std::vector<star::v1::TrainingExample>& examples,
-    int listener_fd, const std::function<void(const StepStats&)>& on_step) {
+    int listener_fd, const std::function<void(const StepStats&)>& on_step,
+    const std::function<bool()>& stop_requested) {
   if (a.rank() != 0 && listener_fd >= 0) ::close(listener_fd);
   const std::string base = a.base_checkpoint();
   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile(absl::StrCat(base, "/tokenizer.json"));
@@ -67,6 +68,7 @@ star::v1::ReportRoundRequest RunAssignedRound(
   options.seed = a.seed();
   options.max_length = config->max_position_embeddings;
   options.step_observer = on_step;
+  options.stop_requested = stop_requested;
   absl::StatusOr<RoundResult> result = RunTrainingRound(options, tokenized, **collective);
   if (!result.ok()) return Failed(a, result.status());
   star::v1::ReportRoundRequest r;

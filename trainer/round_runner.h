@@ -15,12 +15,15 @@
 namespace star {
 
 // `listener_fd` is the socket this trainer announced as its store port (used when it is rank 0;
-// closed otherwise). `on_step` (may be empty) gets every step's statistics. Never throws;
-// failures are in the report (ok=false, error).
+// closed otherwise). `on_step` (may be empty) gets every step's statistics; `stop_requested`
+// (may be empty) is asked before every step, and when it says so on any rank the round ends
+// early on every rank (RoundOptions::stop_requested). Never throws; failures are in the report
+// (ok=false, error).
 star::v1::ReportRoundRequest RunAssignedRound(const star::v1::RoundAssignment& assignment,
                                               const std::vector<star::v1::TrainingExample>& examples,
                                               int listener_fd,
-                                              const std::function<void(const StepStats&)>& on_step);
+                                              const std::function<void(const StepStats&)>& on_step,
+                                              const std::function<bool()>& stop_requested = {});
 
 // Intra-op threads of this process.
 void SetTrainerThreads(int threads);

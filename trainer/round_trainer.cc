@@ -8,6 +8,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "model/llama_model.h"
 
 namespace star {
@@ -86,9 +87,17 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
       // The loss is the mean over the completion tokens of the whole global batch: each rank
       // scales its own mean by its share of those tokens (times the world size, which the
       // gradient average divides out again).
-      torch::Tensor loss_tokens = torch::full({1}, static_cast<double>(batch.loss_tokens), torch::kFloat64);
+      // The same all-reduce carries the ranks' requests to stop.
+      const bool stop = options.stop_requested && options.stop_requested();
+      torch::Tensor loss_tokens = torch::tensor(
+          {static_cast<double>(batch.loss_tokens), stop ? 1.0 : 0.0}, torch::kFloat64);
       if (absl::Status s = collective.AllReduceSum(loss_tokens); !s.ok()) return s;
-      const double global_tokens = std::max(1.0, loss_tokens.item<double>());
+      if (loss_tokens[1].item<double>() > 0) {
+        return absl::AbortedError(absl::StrFormat(
+            "stopped before step %d of %d: %s", step + 1, options.steps,
+            stop ? "this rank was asked to stop" : "another rank was asked to stop"));
+      }
+      const double global_tokens = std::max(1.0, loss_tokens[0].item<double>());
       const double share = static_cast<double>(batch.loss_tokens) / global_tokens;
       optimizer.zero_grad();
       torch::Tensor loss = CausalLmLoss(model, batch) * (share * world);

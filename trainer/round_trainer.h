@@ -38,6 +38,10 @@ struct RoundOptions {
   int64_t max_length = 1024;
   // Called after every step (may be empty); for metrics.
   std::function<void(const StepStats&)> step_observer;
+  // Asked before every step (may be empty). When it returns true on any rank, every rank stops
+  // before that same step (the answers travel with the step's first all-reduce) and the round
+  // returns kAborted without writing a checkpoint: e.g. the coordinator no longer knows it.
+  std::function<bool()> stop_requested;
 };
 
 struct RoundResult {
@@ -52,7 +56,8 @@ struct RoundResult {
 // Trains as described above. `examples` are all the round's examples (at least one). `progress` (may
 // be empty) is called after every step with (step, loss). Errors: kInvalidArgument for options
 // that make no sense; the base checkpoint's load errors; the collective's errors
-// (kDeadlineExceeded/kUnavailable when another rank died); kInternal for libtorch failures.
+// (kDeadlineExceeded/kUnavailable when another rank died); kAborted when a rank's
+// stop_requested said so; kInternal for libtorch failures.
 absl::StatusOr<RoundResult> RunTrainingRound(
     const RoundOptions& options, const std::vector<PromptCompletion>& examples,
     Collective& collective, const std::function<void(int64_t, double)>& progress = {});

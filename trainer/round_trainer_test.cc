@@ -69,9 +69,10 @@ std::unique_ptr<Collective> SingleRank() {
 
 // Runs a round on two Gloo ranks (threads); rank r holds examples r and r + 2, as the
 // coordinator partitions them. Fills each rank's per-step losses and returns each rank's status.
-std::vector<absl::Status> RunTwoRanks(const RoundOptions& round,
-                                      const std::vector<PromptCompletion>& examples,
-                                      std::vector<std::vector<double>>& losses) {
+std::vector<absl::Status> RunTwoRanks(
+    const RoundOptions& round, const std::vector<PromptCompletion>& examples,
+    std::vector<std::vector<double>>& losses,
+    const std::function<void(int rank, RoundOptions&)>& per_rank = {}) {
   absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
   if (!listener.ok()) return {listener.status(), listener.status()};
   const int port = listener->port();
@@ -92,7 +93,9 @@ std::vector<absl::Status> RunTwoRanks(const RoundOptions& round,
         return;
       }
       std::vector<PromptCompletion> mine = {examples[rank], examples[rank + 2]};
-      statuses[rank] = RunTrainingRound(round, mine, **collective,
+      RoundOptions own = round;
+      if (per_rank) per_rank(rank, own);
+      statuses[rank] = RunTrainingRound(own, mine, **collective,
                                         [&](int64_t, double loss) { losses[rank].push_back(loss); })
                            .status();
     });
@@ -153,6 +156,23 @@ TEST_F(RoundTrainerTest, TwoRanksFollowTheLossCurveOfOneRankWithTheSameGlobalBat
   }
   // And the curve is a real one: training moved the loss.
   EXPECT_LT(single.back(), single.front() / 4);
+}
+
+// One rank is asked to stop after 5 steps (as when the coordinator no longer knows the round):
+// both stop before the same step, neither waits for the other, and nothing is written.
+TEST_F(RoundTrainerTest, AStopAskedOfOneRankStopsEveryRankAtTheSameStep) {
+  std::vector<std::vector<double>> losses;
+  std::vector<absl::Status> statuses =
+      RunTwoRanks(Options("stopped"), examples_, losses, [&](int rank, RoundOptions& o) {
+        if (rank == 1) o.stop_requested = [&losses] { return losses[1].size() >= 5; };
+      });
+  EXPECT_EQ(statuses[0].code(), absl::StatusCode::kAborted) << statuses[0];
+  EXPECT_EQ(statuses[1].code(), absl::StatusCode::kAborted) << statuses[1];
+  EXPECT_EQ(statuses[0].message(), "stopped before step 6 of 40: another rank was asked to stop");
+  EXPECT_EQ(statuses[1].message(), "stopped before step 6 of 40: this rank was asked to stop");
+  EXPECT_EQ(losses[0].size(), 5u);
+  EXPECT_EQ(losses[1].size(), 5u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "stopped"));
 }
 
 TEST_F(RoundTrainerTest, NoStepsNoExamplesOrNoBaseAreRejected) {
