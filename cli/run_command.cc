@@ -177,7 +177,8 @@ absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const 
     // The watchdog cancels the stream on Ctrl-C or when it has been silent for `stall`.
     std::atomic<int64_t> heard_ns = absl::ToUnixNanos(absl::Now());
     std::atomic<bool> finished = false, stalled = false, interrupted = false;
-    auto reader = stub.WatchJob(&context, request);
+    // Started before the call: opening the stream can itself hang (a connection to a stopped
+    // coordinator), and cancelling a call that has not started yet is allowed.
     std::thread watchdog([&] {
       while (!finished.load()) {
         if (WaitForShutdownSignal(absl::Milliseconds(200)) != 0) {
@@ -192,6 +193,7 @@ absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const 
         }
       }
     });
+    auto reader = stub.WatchJob(&context, request);
     star::v1::JobStatus status;
     while (reader->Read(&status)) {
       heard_ns = absl::ToUnixNanos(absl::Now());

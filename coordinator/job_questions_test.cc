@@ -78,6 +78,30 @@ TEST(JobQuestionsTest, QuestionFilesReplaceTheGeneratedSplits) {
                 ":2: 3-digit operands are outside the job's lengths (1-2 digits)");
 }
 
+// A job keeps a copy of its question files: resumed after the original changed, it still sees
+// the questions (and ids) it started with.
+TEST(JobQuestionsTest, AJobReadsTheCopyOfItsQuestionFileItKept) {
+  testing::TempDir dir;
+  star::v1::JobSpec spec = Spec();
+  spec.mutable_task()->mutable_addition()->set_train_questions(0);
+  const std::string original = dir.Write("train.jsonl", "{\"a\": 12, \"b\": 34}\n");
+  spec.mutable_task()->mutable_addition()->set_train_file(original);
+  const std::string job_dir = dir.File("jobs/files-1");
+  absl::StatusOr<JobQuestions> first = MakeJobQuestions(spec, job_dir);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(testing::ReadFile(job_dir + "/questions/train.jsonl"), "{\"a\": 12, \"b\": 34}\n");
+  dir.Write("train.jsonl", "\n{\"a\": 56, \"b\": 78}\n");
+  absl::StatusOr<JobQuestions> resumed = MakeJobQuestions(spec, job_dir);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  ASSERT_EQ(resumed->pool.size(), 1u);
+  EXPECT_EQ(resumed->pool[0].id, first->pool[0].id);
+  EXPECT_EQ(resumed->pool[0].text, "1 2 + 3 4");
+  // Without a job directory (the check at submission) the file itself is read.
+  absl::StatusOr<JobQuestions> fresh = MakeJobQuestions(spec);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->pool[0].text, "5 6 + 7 8");
+}
+
 TEST(JobQuestionsTest, AJobWithABadQuestionFileIsRefusedAtSubmissionNamingTheLine) {
   testing::TempDir dir;
   Coordinator coordinator{CoordinatorOptions{}};
@@ -96,6 +120,11 @@ TEST(JobQuestionsTest, AJobWithABadQuestionFileIsRefusedAtSubmissionNamingTheLin
   EXPECT_EQ(submitted.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(submitted.status().message().find("missing.jsonl: cannot open"), std::string::npos)
       << submitted.status();
+  // Only regular files are read: not a directory, a device or a FIFO.
+  spec.mutable_task()->mutable_addition()->set_train_file("/dev/zero");
+  submitted = jobs.Submit(spec);
+  EXPECT_EQ(submitted.status().message(),
+            "spec: task.addition.train_file: /dev/zero: is not a regular file");
   EXPECT_TRUE(jobs.List().empty());
 }
 

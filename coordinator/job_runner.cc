@@ -80,29 +80,88 @@ absl::Status JobRunner::WriteKeptSet(uint32_t iteration, const std::vector<nlohm
   return absl::OkStatus();
 }
 
-absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec) {
+namespace {
+
+AdditionDatasetOptions TrainFileOptions(const star::v1::AdditionTaskSpec& add) {
+  AdditionDatasetOptions options;
+  options.first_id = 0;
+  options.ids_per_length = kIdsPerLength;
+  options.min_digits = static_cast<int>(add.min_digits());
+  options.max_digits = static_cast<int>(add.max_digits());
+  return options;
+}
+
+AdditionDatasetOptions EvalFileOptions(const star::v1::AdditionTaskSpec& add) {
+  AdditionDatasetOptions options;
+  options.first_id = kEvalOffset;
+  options.ids_per_length = kIdsPerLength;
+  options.min_digits = static_cast<int>(add.min_digits());
+  options.max_digits = static_cast<int>(std::max(add.max_digits(), add.eval_max_digits()));
+  return options;
+}
+
+// Loads a question file, prefixing errors with the spec field. With `kept` non-empty the file
+// is read from that copy, which is made from `path` first when it does not exist yet.
+absl::Status LoadQuestionFile(const std::string& field, const std::string& path,
+                              const std::string& kept, const AdditionDatasetOptions& options,
+                              std::vector<Question>* questions) {
+  std::string source = path;
+  if (!kept.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(kept, ec)) {
+      // Checked before it is copied (a device or a huge file is never copied), and copied
+      // under a temporary name so that a crash leaves no half copy behind.
+      absl::StatusOr<std::vector<Question>> checked = LoadAdditionDataset(path, options);
+      if (!checked.ok()) {
+        return absl::Status(checked.status().code(), absl::StrCat(field, ": ", checked.status().message()));
+      }
+      std::filesystem::create_directories(std::filesystem::path(kept).parent_path(), ec);
+      const std::string temp = kept + ".tmp";
+      std::filesystem::copy_file(path, temp, std::filesystem::copy_options::overwrite_existing, ec);
+      if (!ec) std::filesystem::rename(temp, kept, ec);
+      if (ec) return absl::InternalError(absl::StrCat(field, ": copying ", path, " to ", kept, ": ", ec.message()));
+    }
+    source = kept;
+  }
+  absl::StatusOr<std::vector<Question>> loaded = LoadAdditionDataset(source, options);
+  if (!loaded.ok()) {
+    return absl::Status(loaded.status().code(), absl::StrCat(field, ": ", loaded.status().message()));
+  }
+  *questions = std::move(*loaded);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckQuestionFiles(const star::v1::JobSpec& spec) {
+  const star::v1::AdditionTaskSpec& add = spec.task().addition();
+  std::vector<Question> ignored;
+  if (!add.train_file().empty()) {
+    if (absl::Status s = LoadQuestionFile("task.addition.train_file", add.train_file(), "",
+                                          TrainFileOptions(add), &ignored);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (!add.eval_file().empty()) {
+    return LoadQuestionFile("task.addition.eval_file", add.eval_file(), "", EvalFileOptions(add),
+                            &ignored);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec,
+                                              const std::string& job_dir) {
   const star::v1::AdditionTaskSpec& add = spec.task().addition();
   const uint32_t eval_max = std::max(add.max_digits(), add.eval_max_digits());
   JobQuestions out;
-  const auto load = [](const std::string& field, const std::string& path,
-                       const AdditionDatasetOptions& options,
-                       std::vector<Question>* questions) -> absl::Status {
-    absl::StatusOr<std::vector<Question>> loaded = LoadAdditionDataset(path, options);
-    if (!loaded.ok()) {
-      return absl::Status(loaded.status().code(),
-                          absl::StrCat(field, ": ", loaded.status().message()));
-    }
-    *questions = std::move(*loaded);
-    return absl::OkStatus();
+  const auto kept = [&](const char* name) {
+    return job_dir.empty() ? std::string() : absl::StrCat(job_dir, "/questions/", name);
   };
   // Held-out split: eval_questions_per_length per operand length, up to eval_max_digits.
   if (!add.eval_file().empty()) {
-    AdditionDatasetOptions options;
-    options.first_id = kEvalOffset;
-    options.ids_per_length = kIdsPerLength;
-    options.min_digits = static_cast<int>(add.min_digits());
-    options.max_digits = static_cast<int>(eval_max);
-    if (absl::Status s = load("task.addition.eval_file", add.eval_file(), options, &out.eval);
+    if (absl::Status s = LoadQuestionFile("task.addition.eval_file", add.eval_file(),
+                                          kept("eval.jsonl"), EvalFileOptions(add), &out.eval);
         !s.ok()) {
       return s;
     }
@@ -117,12 +176,8 @@ absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec) {
   }
   // Training pool: train_questions spread evenly over the lengths.
   if (!add.train_file().empty()) {
-    AdditionDatasetOptions options;
-    options.first_id = 0;
-    options.ids_per_length = kIdsPerLength;
-    options.min_digits = static_cast<int>(add.min_digits());
-    options.max_digits = static_cast<int>(add.max_digits());
-    if (absl::Status s = load("task.addition.train_file", add.train_file(), options, &out.pool);
+    if (absl::Status s = LoadQuestionFile("task.addition.train_file", add.train_file(),
+                                          kept("train.jsonl"), TrainFileOptions(add), &out.pool);
         !s.ok()) {
       return s;
     }
@@ -457,7 +512,7 @@ absl::Status JobRunner::RunJob() {
   std::filesystem::create_directories(models, ec);
   if (ec) return absl::InternalError(absl::StrCat(models, ": ", ec.message()));
 
-  absl::StatusOr<JobQuestions> questions = MakeJobQuestions(spec_);
+  absl::StatusOr<JobQuestions> questions = MakeJobQuestions(spec_, options_.job_dir);
   if (!questions.ok()) return questions.status();
   for (const Question& q : questions->eval) eval_questions_.push_back(ToShardQuestion(task, q));
   std::vector<star::v1::ShardQuestion> pool;

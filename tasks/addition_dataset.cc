@@ -1,5 +1,7 @@
 #include "tasks/addition_dataset.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -91,6 +93,20 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
 
 absl::StatusOr<std::vector<Question>> LoadAdditionDataset(const std::string& path,
                                                           const AdditionDatasetOptions& options) {
+  // The path comes from whoever submits the job: only a regular file of bounded size is read,
+  // never a device, a FIFO or a directory that could block or exhaust the coordinator.
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is not a regular file"));
+  }
+  if (info.st_size > kMaxAdditionDatasetBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", info.st_size,
+                                                   " bytes; question files are limited to ",
+                                                   kMaxAdditionDatasetBytes, " bytes"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
   std::ostringstream text;

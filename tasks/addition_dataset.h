@@ -38,7 +38,11 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
                                                            std::string_view source_name,
                                                            const AdditionDatasetOptions& options);
 
-// Reads and parses the file at `path` (kNotFound when it does not exist).
+// Question files larger than this are refused (about 5 million questions).
+inline constexpr int64_t kMaxAdditionDatasetBytes = 256LL << 20;
+
+// Reads and parses the file at `path`: kNotFound when it does not exist, kInvalidArgument when
+// it is not a regular file or is larger than kMaxAdditionDatasetBytes.
 absl::StatusOr<std::vector<Question>> LoadAdditionDataset(const std::string& path,
                                                           const AdditionDatasetOptions& options);
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/model_config.h"
 #include "model/tokenizer.h"
+#include "proto/request_parsing.h"
 #include "trainer/collective.h"
 #include "trainer/round_trainer.h"
 
@@ -16,7 +17,11 @@ star::v1::ReportRoundRequest Failed(const star::v1::RoundAssignment& a, const ab
   r.set_round_id(a.round_id());
   r.set_rank(a.rank());
   r.set_ok(false);
-  r.set_error(std::string(s.ToString()).substr(0, 4000));
+  // At most 4000 bytes, cut at a character boundary: a string field must stay UTF-8, or the
+  // coordinator cannot even parse the report.
+  std::string error = std::string(s.ToString()).substr(0, 4000);
+  error.resize(ValidUtf8Prefix(error));
+  r.set_error(std::move(error));
   return r;
 }
 
