@@ -36,17 +36,18 @@ absl::Status JobManager::Resume() {
 
 absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& spec) {
   if (absl::Status s = ValidateJobSpec(spec, "spec"); !s.ok()) return s;
+  // Question files are read now, so that a bad one is refused to the submitter naming its line
+  // (the job copies them into its directory when it starts, and reads only the copies after).
+  // Outside the lock: reading a large file must not hold up Find() and List().
+  if (absl::Status s = CheckQuestionFiles(spec); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("spec: ", s.message()));
+  }
   absl::MutexLock lock(&mu_);
   for (const auto& [id, runner] : jobs_) {
     if (!runner->Finished()) {
       return absl::FailedPreconditionError(
           absl::StrFormat("job %s is still running; one job runs at a time", id));
     }
-  }
-  // Question files are read now, so that a bad one is refused to the submitter naming its line
-  // (the job copies them into its directory when it starts, and reads only the copies after).
-  if (absl::Status s = CheckQuestionFiles(spec); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("spec: ", s.message()));
   }
   std::string id = absl::StrFormat("%s-%d", spec.name(), next_++);
   JobRunnerOptions options = runner_options_;

@@ -146,9 +146,7 @@ grpc::Status ParseMessage(grpc::ByteBuffer* buffer, grpc::protobuf::MessageLite*
       // Only now, on the failure path: the bytes again, to find out why.
       grpc::Slice slice;
       std::string bytes;
-      if (buffer->TrySingleSlice(&slice).ok()) {
-        bytes.assign(reinterpret_cast<const char*>(slice.begin()), slice.size());
-      } else if (buffer->DumpToSingleSlice(&slice).ok()) {
+      if (buffer->DumpToSingleSlice(&slice).ok()) {
         bytes.assign(reinterpret_cast<const char*>(slice.begin()), slice.size());
       }
       const std::string type = message->GetTypeName();
