@@ -135,8 +135,10 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
   absl::flat_hash_map<uint64_t, const star::v1::ShardQuestion*> questions;
   for (const star::v1::ShardQuestion& q : shard->questions()) questions[q.question_id()] = &q;
   const bool evaluate = shard->kind() == star::v1::SHARD_KIND_EVALUATE;
-  const int max_samples =
-      evaluate ? 1 : 2 * std::max<int>(1, shard->generation().samples_per_question());
+  // Direct and hinted samples, each with the greedy one when the shard asks for it.
+  const int per_pass = std::max<int>(1, shard->generation().samples_per_question()) +
+                       (shard->generation().add_greedy_sample() ? 1 : 0);
+  const int max_samples = evaluate ? 1 : 2 * per_pass;
   absl::flat_hash_set<uint64_t> seen;
   for (int i = 0; i < request.results_size(); ++i) {
     const star::v1::QuestionResult& r = request.results(i);

@@ -61,7 +61,7 @@ TEST(CoordinatorConcurrencyTest, EveryQuestionIsAcceptedOnceUnderConcurrentLease
     shard.mutable_generation()->set_samples_per_question(1);
     for (int q = 0; q < kQuestionsPerShard; ++q, ++next_id) {
       Question question = AdditionTask::MakeQuestion(next_id, 100 + next_id % 900, (7 * next_id) % 1000, 3);
-      reference[question.id] = *AdditionTask::ReferenceCompletion(question);
+      reference[question.id] = *AdditionTask().ReferenceCompletion(question);
       star::v1::ShardQuestion* sq = shard.add_questions();
       sq->set_question_id(question.id);
       sq->set_prompt(task.Prompt(question));

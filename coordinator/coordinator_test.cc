@@ -50,12 +50,12 @@ class CoordinatorTest : public ::testing::Test {
     r.set_shard_id(shard);
     auto* q1 = r.add_results();
     q1->set_question_id(1);
-    q1->add_samples()->set_completion(*AdditionTask::ReferenceCompletion(questions_[0]));
+    q1->add_samples()->set_completion(*AdditionTask().ReferenceCompletion(questions_[0]));
     auto* q2 = r.add_results();
     q2->set_question_id(2);
     q2->add_samples()->set_completion("<scratch>\n</scratch>\n1 3\n\n");
     auto* hinted = q2->add_samples();
-    hinted->set_completion(*AdditionTask::ReferenceCompletion(questions_[1]));
+    hinted->set_completion(*AdditionTask().ReferenceCompletion(questions_[1]));
     hinted->set_rationalized(true);
     return r;
   }

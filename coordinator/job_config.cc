@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -101,8 +102,17 @@ absl::Status SetScalar(const Context& ctx, const YAML::Node& node, const std::st
       return absl::OkStatus();
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
-      const auto* value = f->enum_type()->FindValueByName(text);
-      if (value == nullptr) return Error(ctx, node, path, absl::StrCat("'", text, "' is not a known value"));
+      // Value names are matched regardless of case ("columns" names COLUMNS).
+      const auto* value = f->enum_type()->FindValueByName(absl::AsciiStrToUpper(text));
+      if (value == nullptr) {
+        std::vector<std::string> known;
+        for (int i = 0; i < f->enum_type()->value_count(); ++i) {
+          known.push_back(absl::AsciiStrToLower(f->enum_type()->value(i)->name()));
+        }
+        return Error(ctx, node, path,
+                     absl::StrCat("'", text, "' is not a known value (known: ",
+                                  absl::StrJoin(known, ", "), ")"));
+      }
       r->SetEnum(&msg, f, value);
       return absl::OkStatus();
     }
@@ -205,6 +215,11 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
           "must be 0 (or left out) with eval_file: the file holds the questions");
     check(a.seed_max_digits() <= a.max_digits(), "task.addition.seed_max_digits",
           "must be at most max_digits");
+    check(a.seed_examples_per_longer_length() <= 1'000'000,
+          "task.addition.seed_examples_per_longer_length", "must be at most 1000000");
+    check(a.seed_examples_per_longer_length() == 0 || a.seed_max_digits() < a.max_digits(),
+          "task.addition.seed_examples_per_longer_length",
+          "needs lengths above seed_max_digits (seed_max_digits < max_digits)");
     check(a.eval_max_digits() == 0 || (a.eval_max_digits() >= a.max_digits() && a.eval_max_digits() <= 18),
           "task.addition.eval_max_digits", "must be 0 (= max_digits) or max_digits-18");
   }
@@ -223,6 +238,8 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
   check(g.samples_per_question() == 1 || g.temperature() > 0, "generation.samples_per_question",
         "more than one sample needs a temperature above 0");
   check(g.batch_size() >= 1 && g.batch_size() <= 4096, "generation.batch_size", "must be 1-4096");
+  check(!g.add_greedy_sample() || g.temperature() > 0, "generation.add_greedy_sample",
+        "needs a temperature above 0 (at temperature 0 every sample is greedy)");
   const auto& t = spec.training();
   check(t.initial_steps() >= 1 && t.initial_steps() <= 1'000'000, "training.initial_steps",
         "must be 1-1000000");

@@ -83,6 +83,31 @@ TEST(JobConfigTest, MeaninglessValuesAreNamed) {
               "model: base_checkpoint and init_config exclude each other");
 }
 
+TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {
+  absl::StatusOr<star::v1::JobSpec> spec = ParseJobYaml(
+      std::string(kJob) +
+          "task: {addition: {min_digits: 1, max_digits: 5, train_questions: 50, format: columns,\n"
+          "                  seed_max_digits: 2, seed_examples: 100,\n"
+          "                  seed_examples_per_longer_length: 40}}\n"
+          "generation: {temperature: 0.7, samples_per_question: 4, add_greedy_sample: true}\n",
+      "job.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->task().addition().format(), star::v1::AdditionTaskSpec::COLUMNS);
+  EXPECT_EQ(spec->task().addition().seed_examples_per_longer_length(), 40u);
+  EXPECT_TRUE(spec->generation().add_greedy_sample());
+  // Left out, the format is the paper's scratchpad.
+  EXPECT_EQ(ParseJobYaml(kJob, "job.yaml")->task().addition().format(),
+            star::v1::AdditionTaskSpec::SCRATCHPAD);
+  ExpectError(std::string(kJob) + "task: {addition: {max_digits: 5, train_questions: 5, format: rows}}\n",
+              "task.addition.format: 'rows' is not a known value (known: scratchpad, columns)");
+  ExpectError(std::string(kJob) +
+                  "task: {addition: {max_digits: 2, train_questions: 5, seed_max_digits: 2,\n"
+                  "                  seed_examples_per_longer_length: 10}}\n",
+              "task.addition.seed_examples_per_longer_length: needs lengths above seed_max_digits");
+  ExpectError(std::string(kJob) + "generation: {add_greedy_sample: true}\n",
+              "generation.add_greedy_sample: needs a temperature above 0");
+}
+
 TEST(JobConfigTest, QuestionFilesReplaceTheCounts) {
   absl::StatusOr<star::v1::JobSpec> spec = ParseJobYaml(
       "name: files\n"

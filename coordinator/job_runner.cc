@@ -506,7 +506,7 @@ absl::Status JobRunner::Evaluate(uint32_t iteration, const std::string& checkpoi
 
 absl::Status JobRunner::RunJob() {
   const star::v1::AdditionTaskSpec& add = spec_.task().addition();
-  AdditionTask task;
+  const AdditionTask task = AdditionTask::ForSpec(add);
   const std::string models = absl::StrCat(options_.job_dir, "/models");
   std::error_code ec;
   std::filesystem::create_directories(models, ec);
@@ -548,13 +548,14 @@ absl::Status JobRunner::RunJob() {
       if (absl::Status s = CheckContextLength(init, pool); !s.ok()) return s;
       std::vector<star::v1::TrainingExample> seed_examples;
       const uint32_t seed_lengths = std::max<uint32_t>(1, add.seed_max_digits());
-      for (uint32_t d = 1; d <= seed_lengths; ++d) {
-        int count = static_cast<int>(add.seed_examples() / seed_lengths);
-        std::vector<Question> qs = AdditionTask::Generate(static_cast<int>(d), count,
+      for (uint32_t d = 1; d <= std::max(seed_lengths, add.max_digits()); ++d) {
+        const uint32_t count = d <= seed_lengths ? add.seed_examples() / seed_lengths
+                                                 : add.seed_examples_per_longer_length();
+        std::vector<Question> qs = AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
                                                           spec_.seed() * 31 + d + 2000,
                                                           kSeedOffset + d * kIdsPerLength);
         for (size_t i = 0; i < qs.size(); ++i) {
-          absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(qs[i]);
+          absl::StatusOr<std::string> completion = task.ReferenceCompletion(qs[i]);
           if (!completion.ok()) return completion.status();
           star::v1::TrainingExample e;
           e.set_example_id(qs[i].id);

@@ -92,7 +92,7 @@ double Percentile(std::vector<double>& values, double p) {
 int RunWorkers(const BenchFlags& flags) {
   std::vector<Question> questions = BenchQuestions(flags.shards * flags.shard_size);
   std::map<uint64_t, std::string> completions;
-  for (const Question& q : questions) completions[q.id] = *AdditionTask::ReferenceCompletion(q);
+  for (const Question& q : questions) completions[q.id] = *AdditionTask().ReferenceCompletion(q);
   std::vector<std::unique_ptr<star::v1::Coordinator::Stub>> stubs;
   for (int64_t i = 0; i < flags.channels; ++i) {
     grpc::ChannelArguments args;

@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::set<uint64_t> ids;
   for (const star::Question& q : *questions) {
     if (!ids.insert(q.id).second) __builtin_trap();
-    absl::StatusOr<std::string> completion = star::AdditionTask::ReferenceCompletion(q);
+    absl::StatusOr<std::string> completion = star::AdditionTask().ReferenceCompletion(q);
     if (!completion.ok() || !task.Verify(q, *completion)) __builtin_trap();
   }
   return 0;

@@ -65,7 +65,61 @@ std::optional<std::string> AdditionTask::ExtractAnswer(const std::string& comple
   return line;
 }
 
-absl::StatusOr<std::string> AdditionTask::ReferenceCompletion(const Question& question) {
+namespace {
+
+// The scratchpad of Nye et al.: each line drops the last digit of both operands and prepends
+// the new result digit. `a` and `b` are most significant first.
+std::string ScratchpadLines(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<std::string> lines = {"<scratch>"};
+  std::vector<int> result;  // most significant first
+  int carry = 0;
+  auto line = [&](size_t remaining) {
+    std::string operands;
+    if (remaining > 0) {
+      std::vector<int> ra(a.begin(), a.begin() + remaining), rb(b.begin(), b.begin() + remaining);
+      operands = absl::StrCat(absl::StrJoin(ra, " "), " + ", absl::StrJoin(rb, " "), " ");
+    }
+    std::string res = absl::StrJoin(result, " ");
+    return absl::StrCat(operands, ",", res.empty() ? "" : " ", res, " C: ", carry);
+  };
+  lines.push_back(line(a.size()));
+  for (size_t remaining = a.size(); remaining > 0; --remaining) {
+    int sum = a[remaining - 1] + b[remaining - 1] + carry;
+    result.insert(result.begin(), sum % 10);
+    carry = sum / 10;
+    lines.push_back(line(remaining - 1));
+  }
+  std::vector<int> final_digits = result;
+  final_digits.insert(final_digits.begin(), carry);
+  lines.push_back(absl::StrJoin(final_digits, " "));
+  lines.push_back("</scratch>");
+  return absl::StrJoin(lines, "\n");
+}
+
+// One line per column, least significant first: "a + b + carry = sum".
+std::string ColumnLines(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<std::string> lines = {"<scratch>"};
+  int carry = 0;
+  for (size_t i = a.size(); i > 0; --i) {
+    int sum = a[i - 1] + b[i - 1] + carry;
+    lines.push_back(absl::StrCat(a[i - 1], " + ", b[i - 1], " + ", carry, " = ",
+                                 sum >= 10 ? absl::StrCat(sum / 10, " ", sum % 10)
+                                           : absl::StrCat(sum)));
+    carry = sum / 10;
+  }
+  lines.push_back("</scratch>");
+  return absl::StrJoin(lines, "\n");
+}
+
+}  // namespace
+
+AdditionTask AdditionTask::ForSpec(const star::v1::AdditionTaskSpec& spec) {
+  return AdditionTask(spec.format() == star::v1::AdditionTaskSpec::COLUMNS
+                          ? AdditionFormat::kColumns
+                          : AdditionFormat::kScratchpad);
+}
+
+absl::StatusOr<std::string> AdditionTask::ReferenceCompletion(const Question& question) const {
   std::vector<std::string> sides = absl::StrSplit(question.text, " + ");
   auto bad = [&] {
     return absl::InvalidArgumentError(absl::StrCat("question ", question.id, ": '", question.text,
@@ -80,33 +134,11 @@ absl::StatusOr<std::string> AdditionTask::ReferenceCompletion(const Question& qu
     }
   }
   if (a.size() != b.size() || a.empty()) return bad();
-  std::vector<std::string> lines = {"<scratch>"};
-  std::vector<int> result;  // most significant first
-  int carry = 0;
-  auto line = [&](size_t remaining) {
-    std::vector<std::string> parts;
-    if (remaining > 0) {
-      std::vector<int> ra(a.begin(), a.begin() + remaining), rb(b.begin(), b.begin() + remaining);
-      parts.push_back(absl::StrCat(absl::StrJoin(ra, " "), " + ", absl::StrJoin(rb, " "), " "));
-    }
-    std::string res = absl::StrJoin(result, " ");
-    return absl::StrCat(parts.empty() ? "" : parts[0], ",", res.empty() ? "" : " ", res,
-                        " C: ", carry);
-  };
-  lines.push_back(line(a.size()));
-  for (size_t remaining = a.size(); remaining > 0; --remaining) {
-    int sum = a[remaining - 1] + b[remaining - 1] + carry;
-    result.insert(result.begin(), sum % 10);
-    carry = sum / 10;
-    lines.push_back(line(remaining - 1));
-  }
-  std::vector<int> final_digits = result;
-  final_digits.insert(final_digits.begin(), carry);
-  lines.push_back(absl::StrJoin(final_digits, " "));
-  lines.push_back("</scratch>");
-  std::vector<int> answer = carry ? final_digits : result;
-  lines.push_back(absl::StrJoin(answer, " "));
-  return absl::StrCat(absl::StrJoin(lines, "\n"), "\n\n");
+  uint64_t sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum = sum * 10 + a[i] + b[i];
+  const std::string rationale =
+      format_ == AdditionFormat::kColumns ? ColumnLines(a, b) : ScratchpadLines(a, b);
+  return absl::StrCat(rationale, "\n", SpacedDigits(sum, 1), "\n\n");
 }
 
 }  // namespace star

@@ -1,8 +1,10 @@
 #ifndef STAR_TASKS_ADDITION_TASK_H_
 #define STAR_TASKS_ADDITION_TASK_H_
 
-// n-digit addition with the scratchpad of Nye et al. (2021), as STaR uses it. Both operands
-// have the same number of digits; digits are space-separated. For 624 + 257:
+// n-digit addition with a scratchpad. Both operands have the same number of digits; digits are
+// space-separated. Two scratchpad formats (AdditionFormat):
+//
+// kScratchpad, the scratchpad of Nye et al. (2021) as STaR uses it. For 624 + 257:
 //
 //   Input:
 //   6 2 4 + 2 5 7
@@ -20,6 +22,20 @@
 // Nye et al. define it (the STaR paper's printed example shows only "2 + 5" on the second line;
 // the rule it states, and this format, keep every remaining digit).
 //
+// kColumns, one line per column, least significant first: the column's two digits, the carry
+// into it, and their sum (one or two digits):
+//
+//   <scratch>
+//   4 + 7 + 0 = 1 1
+//   2 + 5 + 1 = 8
+//   6 + 2 + 0 = 8
+//   </scratch>
+//   8 8 1
+//
+// Every line has the same shape whatever the length, and a line needs only its own column's
+// digits, so a small model trained from scratch extends it to longer sums far more readily
+// than the paper's format, whose lines copy ever longer operand prefixes (docs/results.md).
+//
 // The prompt ends after "Target:\n"; the completion is the scratchpad, the answer line and a
 // blank line that ends it. The hint for rationalization is the answer line, given after the
 // question ("Hint: 8 8 1").
@@ -29,12 +45,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "star/v1/job.pb.h"
 #include "tasks/task.h"
 
 namespace star {
 
+enum class AdditionFormat { kScratchpad, kColumns };
+
 class AdditionTask final : public Task {
  public:
+  explicit AdditionTask(AdditionFormat format = AdditionFormat::kScratchpad) : format_(format) {}
+
+  // The task a job's spec describes (its format).
+  static AdditionTask ForSpec(const star::v1::AdditionTaskSpec& spec);
+
   std::string Prompt(const Question& question) const override;
   std::string HintedPrompt(const Question& question) const override;
   std::optional<std::string> ExtractAnswer(const std::string& completion) const override;
@@ -43,7 +67,7 @@ class AdditionTask final : public Task {
   // The scratchpad completion (rationale, answer, terminator) for `question`: the seed stage's
   // training text. kInvalidArgument naming the question when its text is not "D .. D + D .. D"
   // with equally long operands.
-  static absl::StatusOr<std::string> ReferenceCompletion(const Question& question);
+  absl::StatusOr<std::string> ReferenceCompletion(const Question& question) const;
 
   // A question for operands `a` and `b` (non-negative, `digits` digits each, leading zeros
   // allowed only for digits == 1).
@@ -52,6 +76,11 @@ class AdditionTask final : public Task {
   // `count` questions with operands of `digits` digits drawn from `seed` (first digit non-zero
   // for digits > 1); ids are first_id, first_id + 1, ...
   static std::vector<Question> Generate(int digits, int count, uint64_t seed, uint64_t first_id);
+
+  AdditionFormat format() const { return format_; }
+
+ private:
+  AdditionFormat format_;
 };
 
 // Space-separated digits of `value`, zero-padded to `digits` ("0 7" for 7 with 2 digits).

@@ -10,7 +10,7 @@ TEST(AdditionTaskTest, ReferenceCompletionIsThePapersScratchpad) {
   EXPECT_EQ(q.text, "6 2 4 + 2 5 7");
   EXPECT_EQ(q.answer, "8 8 1");
   EXPECT_EQ(q.bucket, "3");
-  absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(q);
+  absl::StatusOr<std::string> completion = AdditionTask().ReferenceCompletion(q);
   ASSERT_TRUE(completion.ok()) << completion.status();
   EXPECT_EQ(*completion,
             "<scratch>\n"
@@ -26,12 +26,53 @@ TEST(AdditionTaskTest, ReferenceCompletionIsThePapersScratchpad) {
 TEST(AdditionTaskTest, FinalCarryBecomesALeadingDigit) {
   Question q = AdditionTask::MakeQuestion(2, 95, 17, 2);
   EXPECT_EQ(q.answer, "1 1 2");
-  absl::StatusOr<std::string> completion = AdditionTask::ReferenceCompletion(q);
+  absl::StatusOr<std::string> completion = AdditionTask().ReferenceCompletion(q);
   ASSERT_TRUE(completion.ok());
   EXPECT_EQ(*completion,
             "<scratch>\n9 5 + 1 7 , C: 0\n9 + 1 , 2 C: 1\n, 1 2 C: 1\n1 1 2\n</scratch>\n1 1 2\n\n");
   AdditionTask task;
   EXPECT_TRUE(task.Verify(q, *completion));
+}
+
+TEST(AdditionTaskTest, ColumnsFormatWritesOneLinePerColumnLeastSignificantFirst) {
+  const AdditionTask task(AdditionFormat::kColumns);
+  Question q = AdditionTask::MakeQuestion(5, 624, 257, 3);
+  absl::StatusOr<std::string> completion = task.ReferenceCompletion(q);
+  ASSERT_TRUE(completion.ok()) << completion.status();
+  EXPECT_EQ(*completion,
+            "<scratch>\n"
+            "4 + 7 + 0 = 1 1\n"
+            "2 + 5 + 1 = 8\n"
+            "6 + 2 + 0 = 8\n"
+            "</scratch>\n"
+            "8 8 1\n\n");
+  EXPECT_TRUE(task.Verify(q, *completion));
+  // A final carry is the answer's leading digit.
+  Question carry = AdditionTask::MakeQuestion(6, 95, 17, 2);
+  EXPECT_EQ(*task.ReferenceCompletion(carry),
+            "<scratch>\n5 + 7 + 0 = 1 2\n9 + 1 + 1 = 1 1\n</scratch>\n1 1 2\n\n");
+  // The prompt and the hint do not depend on the format.
+  EXPECT_EQ(task.HintedPrompt(q), AdditionTask().HintedPrompt(q));
+}
+
+TEST(AdditionTaskTest, ForSpecChoosesTheFormat) {
+  star::v1::AdditionTaskSpec spec;
+  EXPECT_EQ(AdditionTask::ForSpec(spec).format(), AdditionFormat::kScratchpad);
+  spec.set_format(star::v1::AdditionTaskSpec::COLUMNS);
+  EXPECT_EQ(AdditionTask::ForSpec(spec).format(), AdditionFormat::kColumns);
+}
+
+TEST(AdditionTaskTest, EveryFormatsReferenceVerifiesAtEveryLength) {
+  for (AdditionFormat format : {AdditionFormat::kScratchpad, AdditionFormat::kColumns}) {
+    const AdditionTask task(format);
+    for (int digits = 1; digits <= 18; ++digits) {
+      for (const Question& q : AdditionTask::Generate(digits, 20, digits, 0)) {
+        absl::StatusOr<std::string> completion = task.ReferenceCompletion(q);
+        ASSERT_TRUE(completion.ok()) << completion.status();
+        EXPECT_TRUE(task.Verify(q, *completion)) << q.text << "\n" << *completion;
+      }
+    }
+  }
 }
 
 TEST(AdditionTaskTest, PromptsAndHint) {
@@ -63,13 +104,13 @@ TEST(AdditionTaskTest, GeneratedQuestionsHaveTheirLengthAndAreSeeded) {
     EXPECT_EQ(a[i].text.size(), std::string("1 2 3 4 + 5 6 7 8").size()) << a[i].text;
     EXPECT_NE(a[i].text[0], '0');
     AdditionTask task;
-    EXPECT_TRUE(task.Verify(a[i], *AdditionTask::ReferenceCompletion(a[i])));
+    EXPECT_TRUE(task.Verify(a[i], *AdditionTask().ReferenceCompletion(a[i])));
   }
 }
 
 TEST(AdditionTaskTest, MalformedQuestionIsNamed) {
   Question q{.id = 7, .text = "1 2 + 3", .answer = "", .bucket = ""};
-  absl::Status s = AdditionTask::ReferenceCompletion(q).status();
+  absl::Status s = AdditionTask().ReferenceCompletion(q).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("question 7: '1 2 + 3'"), std::string::npos);
 }

@@ -5,7 +5,7 @@
 namespace star {
 
 absl::StatusOr<std::unique_ptr<Task>> MakeTask(const star::v1::TaskSpec& spec) {
-  if (spec.has_addition()) return std::make_unique<AdditionTask>();
+  if (spec.has_addition()) return std::make_unique<AdditionTask>(AdditionTask::ForSpec(spec.addition()));
   return absl::InvalidArgumentError("task: names no known task (known: addition)");
 }
 

@@ -52,7 +52,7 @@ TEST(TrainerProcessTest, TwoRanksTrainARoundAndRankZeroWritesTheModel) {
     star::v1::TrainingExample e;
     e.set_example_id(q.id);
     e.set_prompt(task.Prompt(q));
-    e.set_completion(*AdditionTask::ReferenceCompletion(q));
+    e.set_completion(*AdditionTask().ReferenceCompletion(q));
     plan.examples.push_back(e);
   }
   ASSERT_TRUE(coordinator.rounds().Submit(plan).ok());

@@ -46,27 +46,37 @@ absl::StatusOr<ShardOutcome> ProcessShard(const star::v1::Shard& shard, const Ta
     r->set_question_id(q.question_id());
     results.push_back(r);
   }
+  // With add_greedy_sample, each question is first decoded greedily, then sampled.
+  SamplingOptions greedy = options;
+  greedy.temperature = 0;
+  std::vector<std::pair<const SamplingOptions*, int>> passes;
+  if (!evaluate && shard.generation().add_greedy_sample() && options.temperature > 0) {
+    passes.push_back({&greedy, 1});
+  }
+  passes.push_back({&options, samples});
   auto run = [&](const std::vector<int>& which, bool hinted) -> absl::Status {
-    std::vector<std::string> prompts;
-    for (int i : which) {
-      const star::v1::ShardQuestion& q = shard.questions(i);
-      for (int s = 0; s < samples; ++s) prompts.push_back(hinted ? q.hinted_prompt() : q.prompt());
-    }
-    if (prompts.empty()) return absl::OkStatus();
-    absl::StatusOr<std::vector<Completion>> out = generate(prompts, options);
-    if (!out.ok()) return out.status();
-    if (out->size() != prompts.size()) {
-      return absl::InternalError(absl::StrCat("generator returned ", out->size(),
-                                              " completions for ", prompts.size(), " prompts"));
-    }
-    size_t k = 0;
-    for (int i : which) {
-      for (int s = 0; s < samples; ++s, ++k) {
-        star::v1::Sample* sample = results[i]->add_samples();
-        sample->set_completion((*out)[k].text);
-        sample->set_rationalized(hinted);
-        sample->set_generated_tokens(static_cast<uint32_t>((*out)[k].tokens.size()));
-        outcome.generated_tokens += (*out)[k].tokens.size();
+    for (const auto& [pass_options, count] : passes) {
+      std::vector<std::string> prompts;
+      for (int i : which) {
+        const star::v1::ShardQuestion& q = shard.questions(i);
+        for (int s = 0; s < count; ++s) prompts.push_back(hinted ? q.hinted_prompt() : q.prompt());
+      }
+      if (prompts.empty()) return absl::OkStatus();
+      absl::StatusOr<std::vector<Completion>> out = generate(prompts, *pass_options);
+      if (!out.ok()) return out.status();
+      if (out->size() != prompts.size()) {
+        return absl::InternalError(absl::StrCat("generator returned ", out->size(),
+                                                " completions for ", prompts.size(), " prompts"));
+      }
+      size_t k = 0;
+      for (int i : which) {
+        for (int s = 0; s < count; ++s, ++k) {
+          star::v1::Sample* sample = results[i]->add_samples();
+          sample->set_completion((*out)[k].text);
+          sample->set_rationalized(hinted);
+          sample->set_generated_tokens(static_cast<uint32_t>((*out)[k].tokens.size()));
+          outcome.generated_tokens += (*out)[k].tokens.size();
+        }
       }
     }
     return absl::OkStatus();

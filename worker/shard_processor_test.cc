@@ -46,7 +46,7 @@ class ShardProcessorTest : public ::testing::Test {
         c.text = "<scratch>\n</scratch>\n0\n\n";
         for (const Question& q : questions_) {
           if (right.contains(p) && (p == task_.Prompt(q) || p == task_.HintedPrompt(q))) {
-            c.text = *AdditionTask::ReferenceCompletion(q);
+            c.text = *AdditionTask().ReferenceCompletion(q);
           }
         }
         c.tokens.assign(c.text.size(), 7);
@@ -113,6 +113,32 @@ TEST_F(ShardProcessorTest, SeveralSamplesPerQuestionAtATemperature) {
   EXPECT_EQ(calls_[0].size(), 9u);
   EXPECT_FLOAT_EQ(options_[0].temperature, 0.7f);
   for (const auto& r : out->request.results()) EXPECT_EQ(r.samples_size(), 3);
+}
+
+TEST_F(ShardProcessorTest, AGreedySampleComesFirstWhenAsked) {
+  star::v1::Shard shard = MakeShard(star::v1::SHARD_KIND_GENERATE, 2, 0.7f);
+  shard.mutable_generation()->set_add_greedy_sample(true);
+  // Question 11 is answered only with its hint: the hinted pass is greedy + sampled too.
+  absl::StatusOr<ShardOutcome> out =
+      ProcessShard(shard, task_, true, Scripted({task_.HintedPrompt(questions_[1])}));
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(calls_.size(), 4u);
+  EXPECT_EQ(calls_[0].size(), 3u);  // greedy, one per question
+  EXPECT_EQ(options_[0].temperature, 0.0);
+  EXPECT_EQ(calls_[1].size(), 6u);  // two samples per question
+  EXPECT_FLOAT_EQ(options_[1].temperature, 0.7f);
+  EXPECT_EQ(calls_[2].size(), 3u);  // hinted greedy for the three wrong questions
+  EXPECT_EQ(options_[2].temperature, 0.0);
+  EXPECT_EQ(calls_[3].size(), 6u);
+  EXPECT_EQ(out->rationalized_correct, 1);
+  for (const auto& r : out->request.results()) EXPECT_EQ(r.samples_size(), 6) << r.question_id();
+  // Evaluation stays one greedy sample.
+  star::v1::Shard eval = MakeShard(star::v1::SHARD_KIND_EVALUATE, 2, 0.7f);
+  eval.mutable_generation()->set_add_greedy_sample(true);
+  calls_.clear();
+  ASSERT_TRUE(ProcessShard(eval, task_, true, Scripted({})).ok());
+  ASSERT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(calls_[0].size(), 3u);
 }
 
 TEST_F(ShardProcessorTest, GeneratorFailuresAndEmptyShardsAreReported) {
