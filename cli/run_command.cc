@@ -260,6 +260,35 @@ std::string FormatResultsTable(const star::v1::JobStatus& status) {
     for (const auto& [n, b] : buckets) absl::StrAppend(&out, absl::StrFormat(" %5.1f%%", acc[b]));
     absl::StrAppend(&out, absl::StrFormat(" %6.1f%%\n", Overall(status.spec(), r)));
   }
+  // What each iteration kept, per bucket of the training pool: the mechanism behind the rows
+  // above (a length is learned once its questions start being solved).
+  std::set<std::pair<int, std::string>> pool_buckets;
+  for (const auto& r : status.results()) {
+    for (const auto& k : r.kept()) {
+      int n = 0;
+      pool_buckets.insert({absl::SimpleAtoi(k.bucket(), &n) ? n : 0, k.bucket()});
+    }
+  }
+  if (!pool_buckets.empty()) {
+    absl::StrAppend(&out, "\ntraining questions solved (direct + rationalized, of the pool's):\n");
+    absl::StrAppend(&out, absl::StrFormat("%-5s", "iter"));
+    for (const auto& [n, b] : pool_buckets) absl::StrAppend(&out, absl::StrFormat(" %13s", b + "d"));
+    absl::StrAppend(&out, "\n");
+    for (const auto& r : status.results()) {
+      if (r.kept().empty()) continue;
+      std::map<std::string, const star::v1::BucketKept*> kept;
+      for (const auto& k : r.kept()) kept[k.bucket()] = &k;
+      absl::StrAppend(&out, absl::StrFormat("%-5d", r.iteration()));
+      for (const auto& [n, b] : pool_buckets) {
+        const star::v1::BucketKept* k = kept[b];
+        absl::StrAppend(&out, k == nullptr ? absl::StrFormat(" %13s", "-")
+                                           : absl::StrFormat(" %13s", absl::StrFormat(
+                                                 "%d+%d/%d", k->direct(), k->rationalized(),
+                                                 k->questions())));
+      }
+      absl::StrAppend(&out, "\n");
+    }
+  }
   if (!status.results().empty()) {
     const auto& r = status.results(status.results_size() - 1);
     absl::StrAppend(&out, absl::StrFormat("final overall accuracy (iteration %d, %s held-out): %.1f%%\n",
@@ -272,15 +301,21 @@ std::string FormatResultsTable(const star::v1::JobStatus& status) {
 std::string FormatResultsCsv(const star::v1::JobStatus& status) {
   std::string out =
       "iteration,bucket,correct,total,accuracy,accepted_direct,accepted_rationalized,"
-      "train_steps,train_loss,generate_seconds,train_seconds,evaluate_seconds\n";
+      "train_steps,train_loss,generate_seconds,train_seconds,evaluate_seconds,"
+      "pool_questions,solved_direct,solved_rationalized\n";
   for (const auto& r : status.results()) {
+    std::map<std::string, const star::v1::BucketKept*> kept;
+    for (const auto& k : r.kept()) kept[k.bucket()] = &k;
     for (const auto& b : r.accuracy()) {
-      absl::StrAppend(&out, absl::StrFormat("%d,%s,%d,%d,%.4f,%d,%d,%d,%.4f,%.2f,%.2f,%.2f\n",
+      const star::v1::BucketKept* k = kept[b.bucket()];
+      absl::StrAppend(&out, absl::StrFormat("%d,%s,%d,%d,%.4f,%d,%d,%d,%.4f,%.2f,%.2f,%.2f,%d,%d,%d\n",
                                             r.iteration(), b.bucket(), b.correct(), b.total(),
                                             b.total() ? static_cast<double>(b.correct()) / b.total() : 0,
                                             r.accepted_direct(), r.accepted_rationalized(),
                                             r.train_steps(), r.train_loss(), r.generate_seconds(),
-                                            r.train_seconds(), r.evaluate_seconds()));
+                                            r.train_seconds(), r.evaluate_seconds(),
+                                            k ? k->questions() : 0, k ? k->direct() : 0,
+                                            k ? k->rationalized() : 0));
     }
   }
   return out;

@@ -668,6 +668,23 @@ absl::Status JobRunner::RunJob() {
         examples.push_back(std::move(e));
       }
       result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
+      // Per bucket: how many pool questions the kept set answers, directly or only hinted.
+      std::set<uint64_t> direct;
+      for (const nlohmann::json& line : kept_log) {
+        if (!line.at("rationalized").get<bool>()) direct.insert(line.at("question_id").get<uint64_t>());
+      }
+      std::map<std::string, star::v1::BucketKept> buckets;
+      for (const star::v1::ShardQuestion& q : pool) {
+        star::v1::BucketKept& b = buckets[q.bucket()];
+        b.set_bucket(q.bucket());
+        b.set_questions(b.questions() + 1);
+        if (direct.contains(q.question_id())) {
+          b.set_direct(b.direct() + 1);
+        } else if (answered.contains(q.question_id())) {
+          b.set_rationalized(b.rationalized() + 1);
+        }
+      }
+      for (auto& [name, b] : buckets) *result.add_kept() = std::move(b);
       if (absl::Status s = WriteKeptSet(n, kept_log); !s.ok()) return s;
       if (!generated->has_value()) {
         if (absl::Status s = PutMark(generated_key, result.SerializeAsString()); !s.ok()) return s;

@@ -1,13 +1,14 @@
-// `star run` end to end on the smoke job: a real coordinator, worker and two trainer ranks run
-// the seed stage, two STaR iterations (generate with rationalization, train from M0, evaluate)
-// and the results are written; the kept rationales verify, carry no hint, and the trained model
-// beats M0.
+// `star run` end to end on the smoke job: a real coordinator, workers and two trainer ranks run
+// the seed stage and the STaR iterations (generate with rationalization, train from M0,
+// evaluate) and the results are written; the kept rationales verify and carry no hint, a length
+// M0 is weak on is learned, and a second run gives the same table and models.
 
 #include <filesystem>
 #include <fstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
@@ -23,29 +24,60 @@ using ::star::testing::ReadFile;
 using ::star::testing::RunCommand;
 using ::star::testing::TempDir;
 
-TEST(StarRunTest, SmokeJobRunsEveryPhaseAndWritesResults) {
-  TempDir dir;
-  std::string state = dir.File("state");
+// The smoke job's shape (examples/addition-smoke.yaml): trained lengths 1..kLengths, the
+// longest of them seeded with a few reference scratchpads only, kIterations STaR iterations.
+constexpr int kLengths = 2;
+constexpr int kIterations = 3;
+
+// Runs the smoke job into `state`; returns the output, or fails the test.
+std::string RunSmokeJob(const TempDir& dir, const std::string& state) {
   // The job file names the example model files relative to the source tree.
   std::string cwd = std::filesystem::current_path();
   std::filesystem::current_path(STAR_SOURCE_DIR);
   auto [status, output] = RunCommand({BinaryPath("star"), "run", "examples/addition-smoke.yaml",
                                       "--state-dir", state},
-                                     dir, absl::Seconds(600));
+                                     dir, absl::Seconds(900));
   std::filesystem::current_path(cwd);
-  ASSERT_EQ(status, 0) << output << ReadFile(state + "/coordinator.log");
+  EXPECT_EQ(status, 0) << output << ReadFile(state + "/coordinator.log");
+  return output;
+}
+
+// results.csv without its timing columns (generate, train and evaluate seconds), which differ
+// from run to run.
+std::string ResultsWithoutTimings(const std::string& csv) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(line, ',');
+    if (fields.size() < 12) return csv;
+    fields.erase(fields.begin() + 9, fields.begin() + 12);
+    absl::StrAppend(&out, absl::StrJoin(fields, ","), "\n");
+  }
+  return out;
+}
+
+TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
+  TempDir dir;
+  const std::string state = dir.File("state");
+  const std::string output = RunSmokeJob(dir, state);
+  ASSERT_FALSE(::testing::Test::HasFailure());
   for (const char* phase : {" seed ", " generate ", " evaluate ", " done "}) {
     EXPECT_NE(output.find(phase), std::string::npos) << phase << "\n" << output;
   }
+  EXPECT_NE(output.find("training questions solved (direct + rationalized"), std::string::npos)
+      << output;
   std::string csv = ReadFile(state + "/results.csv");
   std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
-  // Header, then iterations 0, 1, 2 for operand lengths 1 and 2.
-  ASSERT_EQ(lines.size(), 7u) << csv;
-  EXPECT_EQ(lines[1].substr(0, 4), "0,1,");
-  EXPECT_EQ(lines[6].substr(0, 4), "2,2,");
+  // Header, then iterations 0..kIterations for operand lengths 1..kLengths.
+  ASSERT_EQ(lines.size(), 1u + (kIterations + 1) * kLengths) << csv;
+  // accuracy[iteration][length - 1], in percent.
+  std::vector<std::vector<double>> accuracy(kIterations + 1);
   for (size_t i = 1; i < lines.size(); ++i) {
     std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
+    ASSERT_EQ(fields.size(), 15u) << lines[i];
+    EXPECT_EQ(fields[0], absl::StrCat((i - 1) / kLengths)) << lines[i];
+    EXPECT_EQ(fields[1], absl::StrCat((i - 1) % kLengths + 1)) << lines[i];
     EXPECT_EQ(fields[3], "40") << lines[i];  // eval_questions_per_length
+    accuracy[(i - 1) / kLengths].push_back(100.0 * std::stod(fields[2]) / 40);
   }
   std::string svg = ReadFile(state + "/accuracy.svg");
   EXPECT_EQ(svg.substr(0, 4), "<svg");
@@ -57,9 +89,10 @@ TEST(StarRunTest, SmokeJobRunsEveryPhaseAndWritesResults) {
 
   // What each iteration trained on: every kept rationale verifies against an answer computed
   // here, independently of the coordinator, and no hint ever reaches the training text.
-  AdditionTask task;
+  const AdditionTask task(AdditionFormat::kColumns);
   int rationalized = 0;
-  for (int iteration : {1, 2}) {
+  int kept_of_weak_length = 0;
+  for (int iteration = 1; iteration <= kIterations; ++iteration) {
     const std::string path = absl::StrCat(state, "/jobs/smoke-1/iterations/", iteration, "/train.jsonl");
     std::vector<std::string> kept = absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty());
     ASSERT_FALSE(kept.empty()) << path;
@@ -80,20 +113,42 @@ TEST(StarRunTest, SmokeJobRunsEveryPhaseAndWritesResults) {
       ASSERT_TRUE(absl::SimpleAtoi(absl::StrReplaceAll(operands[1], {{" ", ""}}), &b)) << line;
       Question gold{.answer = SpacedDigits(a + b, 1)};
       EXPECT_TRUE(task.Verify(gold, completion)) << line;
+      // The scratchpad's column lines, least significant first, are the true column sums.
+      std::vector<std::string> scratch = absl::StrSplit(completion, '\n');
+      const int digits = static_cast<int>(operands[0].size() + 1) / 2;
+      kept_of_weak_length += digits == kLengths;
+      ASSERT_GE(scratch.size(), static_cast<size_t>(digits + 2)) << line;
+      int carry = 0;
+      uint64_t x = a, y = b;
+      for (int column = 0; column < digits; ++column, x /= 10, y /= 10) {
+        const int sum = static_cast<int>(x % 10 + y % 10) + carry;
+        const std::string written = sum >= 10 ? absl::StrCat(sum / 10, " ", sum % 10) : absl::StrCat(sum);
+        EXPECT_EQ(scratch[1 + column],
+                  absl::StrCat(x % 10, " + ", y % 10, " + ", carry, " = ", written))
+            << line;
+        carry = sum / 10;
+      }
     }
   }
   EXPECT_GT(rationalized, 0) << "rationalization kept nothing";
-  // STaR worked: the last model, trained from M0 on its predecessors' verified rationales,
-  // beats M0 on the held-out split.
-  std::vector<double> overall;
-  for (size_t i = 1; i < lines.size(); i += 2) {
-    std::vector<std::string> first = absl::StrSplit(lines[i], ',');
-    std::vector<std::string> second = absl::StrSplit(lines[i + 1], ',');
-    overall.push_back(std::stod(first[2]) + std::stod(second[2]));
-  }
-  ASSERT_EQ(overall.size(), 3u);
-  EXPECT_GT(overall.back(), overall.front()) << csv;
+  EXPECT_GT(kept_of_weak_length, 0) << "no rationale of the weakly seeded length was kept";
+  // STaR taught: M0 is weak on the longest length (it saw only a few reference scratchpads of
+  // it), and the last model, trained from M0 on verified rationales only, is good at it.
+  EXPECT_LE(accuracy[0][kLengths - 1], 30.0) << csv;
+  EXPECT_GE(accuracy[kIterations][kLengths - 1], 60.0) << csv;
   EXPECT_NE(ReadFile(state + "/trainer-0.log").find("round smoke-1-i0-e1-round1 done"), std::string::npos);
+
+  // Reproducible: a second run of the same file gives the same table and the same models.
+  const std::string again = dir.File("again");
+  RunSmokeJob(dir, again);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  EXPECT_EQ(ResultsWithoutTimings(ReadFile(again + "/results.csv")), ResultsWithoutTimings(csv));
+  for (const std::string& model : {std::string("m0"), absl::StrCat("m", kIterations)}) {
+    const std::string file = absl::StrCat("/jobs/smoke-1/models/", model, "/model.safetensors");
+    const std::string first = ReadFile(state + file);
+    EXPECT_FALSE(first.empty()) << file;
+    EXPECT_TRUE(first == ReadFile(again + file)) << file << " differs between two runs";
+  }
 }
 
 // A job whose prompts plus max_new_tokens cannot fit the model's context fails at once, naming

@@ -27,8 +27,10 @@ struct RoundOptions {
   std::string output_checkpoint;
   int64_t steps = 100;
   double learning_rate = 1e-4;
-  // Linear warm-up from 0 over this many steps, then constant (the paper's schedule).
+  // Linear warm-up from 0 over this many steps, then constant (the paper's schedule), or with
+  // linear_decay falling linearly to 0 at the last step.
   int64_t warmup_steps = 0;
+  bool linear_decay = false;
   // Global gradient-norm clipping (0: none).
   double grad_clip = 1.0;
   double weight_decay = 0.0;
@@ -52,6 +54,10 @@ struct RoundResult {
   double seconds = 0;
   double allreduce_seconds = 0;
 };
+
+// The learning rate of 0-based `step`: linear warm-up, then constant or (linear_decay) falling
+// linearly to learning_rate / (steps - warmup_steps) at the last step.
+double LearningRateAt(const RoundOptions& options, int64_t step);
 
 // Trains as described above. `examples` are all the round's examples (at least one). `progress` (may
 // be empty) is called after every step with (step, loss). Errors: kInvalidArgument for options

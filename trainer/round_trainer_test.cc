@@ -175,6 +175,24 @@ TEST_F(RoundTrainerTest, AStopAskedOfOneRankStopsEveryRankAtTheSameStep) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "stopped"));
 }
 
+TEST(LearningRateTest, WarmsUpThenStaysConstantOrFallsLinearly) {
+  RoundOptions options;
+  options.learning_rate = 1.0;
+  options.warmup_steps = 4;
+  options.steps = 14;
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 0), 0.25);
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 3), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 13), 1.0);
+  options.linear_decay = true;
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 3), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 4), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 9), 0.5);
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 13), 0.1);
+  options.warmup_steps = 0;
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 0), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRateAt(options, 13), 1.0 / 14);
+}
+
 TEST_F(RoundTrainerTest, NoStepsNoExamplesOrNoBaseAreRejected) {
   std::unique_ptr<Collective> collective = SingleRank();
   RoundOptions options = Options("bad");
