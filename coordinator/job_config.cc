@@ -215,6 +215,13 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
           "must be 0 (or left out) with eval_file: the file holds the questions");
     check(a.seed_max_digits() <= a.max_digits(), "task.addition.seed_max_digits",
           "must be at most max_digits");
+    check(a.train_questions_per_longer_length() <= 10'000'000,
+          "task.addition.train_questions_per_longer_length", "must be at most 10000000");
+    check(a.train_questions_per_longer_length() == 0 ||
+              (a.train_file().empty() && a.seed_max_digits() >= a.min_digits() &&
+               a.seed_max_digits() < a.max_digits()),
+          "task.addition.train_questions_per_longer_length",
+          "needs generated questions (no train_file) and min_digits <= seed_max_digits < max_digits");
     check(a.seed_examples_per_longer_length() <= 1'000'000,
           "task.addition.seed_examples_per_longer_length", "must be at most 1000000");
     check(a.seed_examples_per_longer_length() == 0 || a.seed_max_digits() < a.max_digits(),
@@ -240,6 +247,8 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
   check(g.batch_size() >= 1 && g.batch_size() <= 4096, "generation.batch_size", "must be 1-4096");
   check(!g.add_greedy_sample() || g.temperature() > 0, "generation.add_greedy_sample",
         "needs a temperature above 0 (at temperature 0 every sample is greedy)");
+  check(spec.filter().bucket_balance_max_repeat() <= 64, "filter.bucket_balance_max_repeat",
+        "must be 0-64");
   const auto& t = spec.training();
   check(t.initial_steps() >= 1 && t.initial_steps() <= 1'000'000, "training.initial_steps",
         "must be 1-1000000");

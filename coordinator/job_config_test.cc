@@ -104,6 +104,12 @@ TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {
                   "task: {addition: {max_digits: 2, train_questions: 5, seed_max_digits: 2,\n"
                   "                  seed_examples_per_longer_length: 10}}\n",
               "task.addition.seed_examples_per_longer_length: needs lengths above seed_max_digits");
+  ExpectError(std::string(kJob) +
+                  "task: {addition: {max_digits: 5, train_questions: 5, seed_max_digits: 5,\n"
+                  "                  train_questions_per_longer_length: 10}}\n",
+              "task.addition.train_questions_per_longer_length: needs generated questions");
+  ExpectError(std::string(kJob) + "filter: {bucket_balance_max_repeat: 65}\n",
+              "filter.bucket_balance_max_repeat: must be 0-64");
   ExpectError(std::string(kJob) + "generation: {add_greedy_sample: true}\n",
               "generation.add_greedy_sample: needs a temperature above 0");
 }

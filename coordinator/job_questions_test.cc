@@ -50,6 +50,20 @@ TEST(JobQuestionsTest, GeneratedQuestionsAreSpreadOverTheLengthsAndRepeatable) {
   }
 }
 
+TEST(JobQuestionsTest, LongerLengthsCanHaveTheirOwnCountInThePool) {
+  star::v1::JobSpec spec = Spec();
+  auto* add = spec.mutable_task()->mutable_addition();
+  add->set_max_digits(4);
+  add->set_seed_max_digits(2);
+  add->set_train_questions(5);
+  add->set_train_questions_per_longer_length(6);
+  absl::StatusOr<JobQuestions> questions = MakeJobQuestions(spec);
+  ASSERT_TRUE(questions.ok()) << questions.status();
+  std::map<std::string, int> pool;
+  for (const Question& q : questions->pool) ++pool[q.bucket];
+  EXPECT_EQ(pool, (std::map<std::string, int>{{"1", 3}, {"2", 2}, {"3", 6}, {"4", 6}}));
+}
+
 TEST(JobQuestionsTest, QuestionFilesReplaceTheGeneratedSplits) {
   testing::TempDir dir;
   star::v1::JobSpec spec = Spec();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "coordinator/bucket_balance.h"
 #include "log/log.h"
 #include "model/model_config.h"
 #include "model/text_generator.h"
@@ -182,10 +183,13 @@ absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec,
       return s;
     }
   } else {
-    const uint32_t lengths = add.max_digits() - add.min_digits() + 1;
+    const uint32_t longer = add.train_questions_per_longer_length();
+    const uint32_t last_even = longer > 0 ? add.seed_max_digits() : add.max_digits();
+    const uint32_t lengths = last_even - add.min_digits() + 1;
     for (uint32_t d = add.min_digits(); d <= add.max_digits(); ++d) {
-      uint32_t count = add.train_questions() / lengths +
-                       (d - add.min_digits() < add.train_questions() % lengths ? 1 : 0);
+      uint32_t count = d > last_even ? longer
+                                     : add.train_questions() / lengths +
+                                           (d - add.min_digits() < add.train_questions() % lengths ? 1 : 0);
       for (Question& q : AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
                                                 spec.seed() * 31 + d, d * kIdsPerLength)) {
         out.pool.push_back(std::move(q));
@@ -668,6 +672,24 @@ absl::Status JobRunner::RunJob() {
         examples.push_back(std::move(e));
       }
       result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
+      if (spec_.filter().bucket_balance_max_repeat() > 1) {
+        std::map<uint64_t, std::string> bucket_of_question;
+        for (const star::v1::ShardQuestion& q : pool) bucket_of_question[q.question_id()] = q.bucket();
+        std::vector<std::string> bucket_of;
+        for (const nlohmann::json& line : kept_log) {
+          bucket_of.push_back(bucket_of_question[line.at("question_id").get<uint64_t>()]);
+        }
+        const std::vector<uint32_t> copies =
+            BalancedCopies(bucket_of, spec_.filter().bucket_balance_max_repeat());
+        const size_t unique = examples.size();
+        for (size_t i = 0; i < unique; ++i) {
+          for (uint32_t c = 1; c < copies[i]; ++c) {
+            star::v1::TrainingExample e = examples[i];
+            e.set_example_id(examples.size());
+            examples.push_back(std::move(e));
+          }
+        }
+      }
       // Per bucket: how many pool questions the kept set answers, directly or only hinted.
       std::set<uint64_t> direct;
       for (const nlohmann::json& line : kept_log) {

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -62,7 +63,46 @@ std::optional<std::string> AdditionTask::ExtractAnswer(const std::string& comple
   size_t newline = rest.find('\n');
   std::string line = rest.substr(0, newline);
   if (line.empty()) return std::nullopt;
+  if (format_ == AdditionFormat::kColumns) {
+    std::optional<std::string> derived = ColumnsAnswer(completion.substr(0, end));
+    if (!derived.has_value() || *derived != line) return std::nullopt;
+  }
   return line;
+}
+
+std::optional<std::string> AdditionTask::ColumnsAnswer(absl::string_view scratchpad) {
+  static constexpr char kStart[] = "<scratch>\n";
+  if (!absl::StartsWith(scratchpad, kStart)) return std::nullopt;
+  scratchpad.remove_prefix(sizeof(kStart) - 1);
+  if (scratchpad.empty() || scratchpad.back() != '\n') return std::nullopt;
+  scratchpad.remove_suffix(1);
+  std::vector<int> digits;  // least significant first
+  int carry = 0;
+  for (absl::string_view line : absl::StrSplit(scratchpad, '\n')) {
+    // "a + b + c = s" or "a + b + c = t u", single digits, c the carry of the line before.
+    auto digit = [&](size_t at) { return line[at] >= '0' && line[at] <= '9' ? line[at] - '0' : -1; };
+    if (line.size() != 13 && line.size() != 15) return std::nullopt;
+    if (line.substr(1, 3) != " + " || line.substr(5, 3) != " + " || line.substr(9, 3) != " = ") {
+      return std::nullopt;
+    }
+    const int a = digit(0), b = digit(4), c = digit(8);
+    if (a < 0 || b < 0 || c != carry) return std::nullopt;
+    const int sum = a + b + c;
+    const int written = line.size() == 13 ? digit(12)
+                        : line[13] == ' ' && digit(12) > 0 && digit(14) >= 0
+                            ? digit(12) * 10 + digit(14)
+                            : -1;
+    if (written != sum) return std::nullopt;
+    digits.push_back(sum % 10);
+    carry = sum / 10;
+  }
+  if (carry > 0) digits.push_back(carry);
+  std::string answer;
+  for (size_t i = digits.size(); i > 0; --i) {
+    if (!answer.empty()) answer.push_back(' ');
+    answer.push_back(static_cast<char>('0' + digits[i - 1]));
+  }
+  return answer;
 }
 
 namespace {

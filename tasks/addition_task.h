@@ -41,10 +41,12 @@
 // question ("Hint: 8 8 1").
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "star/v1/job.pb.h"
 #include "tasks/task.h"
 
@@ -61,7 +63,16 @@ class AdditionTask final : public Task {
 
   std::string Prompt(const Question& question) const override;
   std::string HintedPrompt(const Question& question) const override;
+  // The line after the last "</scratch>". In the kColumns format a completion states an answer
+  // only when its scratchpad is sound and derives that line (ColumnsAnswer): a rationale whose
+  // answer line contradicts its own columns (as when a hint is copied) is not believed.
   std::optional<std::string> ExtractAnswer(const std::string& completion) const override;
+
+  // The answer a kColumns scratchpad ("<scratch>\n" then one line per column, each ending in
+  // a newline) derives, when every line is "a + b + c = s" with single digits, c the carry
+  // from the line before (0 first) and s their sum; nullopt otherwise. It does not check which
+  // operand digits a line took: that is what the final answer's comparison decides.
+  static std::optional<std::string> ColumnsAnswer(absl::string_view scratchpad);
   std::string StopString() const override { return "\n\n"; }
 
   // The scratchpad completion (rationale, answer, terminator) for `question`: the seed stage's

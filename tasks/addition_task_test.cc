@@ -1,5 +1,6 @@
 #include "tasks/addition_task.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace star {
@@ -53,6 +54,30 @@ TEST(AdditionTaskTest, ColumnsFormatWritesOneLinePerColumnLeastSignificantFirst)
             "<scratch>\n5 + 7 + 0 = 1 2\n9 + 1 + 1 = 1 1\n</scratch>\n1 1 2\n\n");
   // The prompt and the hint do not depend on the format.
   EXPECT_EQ(task.HintedPrompt(q), AdditionTask().HintedPrompt(q));
+}
+
+TEST(AdditionTaskTest, ColumnsAnswerIsBelievedOnlyWhenTheScratchpadDerivesIt) {
+  const AdditionTask task(AdditionFormat::kColumns);
+  Question q = AdditionTask::MakeQuestion(7, 624, 257, 3);
+  EXPECT_EQ(task.ExtractAnswer(*task.ReferenceCompletion(q)), "8 8 1");
+  // The answer copied from a hint below columns that say otherwise.
+  EXPECT_EQ(task.ExtractAnswer("<scratch>\n4 + 7 + 0 = 1 1\n2 + 5 + 1 = 9\n6 + 2 + 0 = 8\n"
+                               "</scratch>\n8 8 1\n\n"),
+            std::nullopt);
+  EXPECT_FALSE(task.Verify(q, "<scratch>\n4 + 7 + 0 = 1 1\n2 + 5 + 1 = 9\n6 + 2 + 0 = 8\n"
+                              "</scratch>\n8 8 1\n\n"));
+  // Wrong arithmetic in a line, a carry not taken over, a sum with a leading zero, a line of
+  // another shape, an empty scratchpad.
+  for (const char* scratch : {"4 + 7 + 0 = 1 2\n", "4 + 7 + 0 = 1 1\n2 + 5 + 0 = 7\n",
+                              "2 + 5 + 0 = 0 7\n", "4+7+0=11\n", "4 + 7 + 0 = 1 1 1\n", ""}) {
+    EXPECT_EQ(AdditionTask::ColumnsAnswer(absl::StrCat("<scratch>\n", scratch)), std::nullopt)
+        << scratch;
+  }
+  // Digits other than the question's are not the scratchpad's business: the answer decides.
+  EXPECT_EQ(AdditionTask::ColumnsAnswer("<scratch>\n9 + 9 + 0 = 1 8\n"), "1 8");
+  EXPECT_FALSE(task.Verify(q, "<scratch>\n9 + 9 + 0 = 1 8\n</scratch>\n1 8\n\n"));
+  // The paper's format believes the answer line as it stands.
+  EXPECT_EQ(AdditionTask().ExtractAnswer("<scratch>\nwhatever\n</scratch>\n8 8 1\n\n"), "8 8 1");
 }
 
 TEST(AdditionTaskTest, ForSpecChoosesTheFormat) {

@@ -113,21 +113,8 @@ TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
       ASSERT_TRUE(absl::SimpleAtoi(absl::StrReplaceAll(operands[1], {{" ", ""}}), &b)) << line;
       Question gold{.answer = SpacedDigits(a + b, 1)};
       EXPECT_TRUE(task.Verify(gold, completion)) << line;
-      // The scratchpad's column lines, least significant first, are the true column sums.
-      std::vector<std::string> scratch = absl::StrSplit(completion, '\n');
       const int digits = static_cast<int>(operands[0].size() + 1) / 2;
       kept_of_weak_length += digits == kLengths;
-      ASSERT_GE(scratch.size(), static_cast<size_t>(digits + 2)) << line;
-      int carry = 0;
-      uint64_t x = a, y = b;
-      for (int column = 0; column < digits; ++column, x /= 10, y /= 10) {
-        const int sum = static_cast<int>(x % 10 + y % 10) + carry;
-        const std::string written = sum >= 10 ? absl::StrCat(sum / 10, " ", sum % 10) : absl::StrCat(sum);
-        EXPECT_EQ(scratch[1 + column],
-                  absl::StrCat(x % 10, " + ", y % 10, " + ", carry, " = ", written))
-            << line;
-        carry = sum / 10;
-      }
     }
   }
   EXPECT_GT(rationalized, 0) << "rationalization kept nothing";
