@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the measurements behind docs/results.md from the shipped job files: the main job
-# (examples/addition.yaml) with rationalization on and, side by side, the same file with
-# rationalization off; then the smoke job twice, to show that two runs print the same table.
+# (examples/addition.yaml); the smoke job (examples/addition-smoke.yaml) twice, to show that two
+# runs print the same table, and once more with rationalization off, side by side.
 # Prints each run's table and wall time; state goes under OUTDIR (default /tmp/star-results).
 #   scripts/results.sh [OUTDIR]
 set -euo pipefail
@@ -11,10 +11,10 @@ cd "$root"
 scripts/build.sh release >/dev/null
 star=build/release/bin/star
 mkdir -p "$out"
-rm -rf "$out"/main "$out"/norat "$out"/smoke1 "$out"/smoke2
-sed 's/rationalization: true/rationalization: false/' examples/addition.yaml >"$out/addition-norationalization.yaml"
-grep -q 'rationalization: false' "$out/addition-norationalization.yaml" || {
-  echo "results.sh: examples/addition.yaml no longer says 'rationalization: true'" >&2
+rm -rf "$out"/main "$out"/smoke1 "$out"/smoke2 "$out"/smoke-norat
+sed 's/rationalization: true/rationalization: false/' examples/addition-smoke.yaml >"$out/smoke-norationalization.yaml"
+grep -q 'rationalization: false' "$out/smoke-norationalization.yaml" || {
+  echo "results.sh: examples/addition-smoke.yaml no longer says 'rationalization: true'" >&2
   exit 1
 }
 
@@ -32,13 +32,13 @@ run() {  # NAME JOBFILE
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F)"
 run main examples/addition.yaml
-run norat "$out/addition-norationalization.yaml"
 run smoke1 examples/addition-smoke.yaml
 run smoke2 examples/addition-smoke.yaml
+run smoke-norat "$out/smoke-norationalization.yaml"
 # The tables without their timing columns (generate, train and evaluate seconds), and the models.
 if cmp -s <(cut -d, -f1-9,13- "$out/smoke1/results.csv") <(cut -d, -f1-9,13- "$out/smoke2/results.csv") &&
-   cmp -s "$out/smoke1/jobs/smoke-1/models/m3/model.safetensors" \
-          "$out/smoke2/jobs/smoke-1/models/m3/model.safetensors"; then
+   cmp -s "$out/smoke1/jobs/smoke-1/models/m4/model.safetensors" \
+          "$out/smoke2/jobs/smoke-1/models/m4/model.safetensors"; then
   echo "smoke job: the two runs' results.csv (timings aside) and last models are identical"
 else
   echo "smoke job: the two runs differ"
