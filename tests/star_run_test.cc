@@ -130,7 +130,7 @@ TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
   // better at it than M0 on the held-out split.
   EXPECT_LE(accuracy[0][kLengths - 1], 30.0) << csv;
   for (int n = 2; n <= kIterations; ++n) EXPECT_GT(solved[n], solved[n - 1]) << "iteration " << n << "\n" << csv;
-  EXPECT_GE(accuracy[kIterations][kLengths - 1], accuracy[0][kLengths - 1] + 10.0) << csv;
+  EXPECT_GE(accuracy[kIterations][kLengths - 1], accuracy[0][kLengths - 1] + 7.5) << csv;
   EXPECT_NE(ReadFile(state + "/trainer-0.log").find("round smoke-1-i0-e1-round1 done"), std::string::npos);
 
   // Reproducible: a second run of the same file gives the same table and the same models.
