@@ -646,7 +646,7 @@ absl::Status JobRunner::RunJob() {
       if (!accepted.ok()) return accepted.status();
       std::set<std::pair<uint64_t, std::string>> seen;
       std::map<uint64_t, uint32_t> per_question;
-      std::set<uint64_t> answered;
+      std::set<uint64_t> answered, direct;
       std::vector<nlohmann::json> kept_log;
       for (const AcceptedRationale& r : *accepted) {
         if (spec_.filter().deduplicate() && !seen.insert({r.question_id, r.completion}).second) continue;
@@ -661,6 +661,7 @@ absl::Status JobRunner::RunJob() {
           result.set_accepted_direct(result.accepted_direct() + 1);
         }
         answered.insert(r.question_id);
+        if (!r.rationalized) direct.insert(r.question_id);
         kept_log.push_back({{"question_id", r.question_id},
                             {"rationalized", r.rationalized},
                             {"prompt", r.prompt},
@@ -691,10 +692,6 @@ absl::Status JobRunner::RunJob() {
         }
       }
       // Per bucket: how many pool questions the kept set answers, directly or only hinted.
-      std::set<uint64_t> direct;
-      for (const nlohmann::json& line : kept_log) {
-        if (!line.at("rationalized").get<bool>()) direct.insert(line.at("question_id").get<uint64_t>());
-      }
       std::map<std::string, star::v1::BucketKept> buckets;
       for (const star::v1::ShardQuestion& q : pool) {
         star::v1::BucketKept& b = buckets[q.bucket()];
