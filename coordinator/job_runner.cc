@@ -648,6 +648,9 @@ absl::Status JobRunner::RunJob() {
       std::map<uint64_t, uint32_t> per_question;
       std::set<uint64_t> answered, direct;
       std::vector<nlohmann::json> kept_log;
+      std::map<uint64_t, std::string> bucket_of_question;
+      for (const star::v1::ShardQuestion& q : pool) bucket_of_question[q.question_id()] = q.bucket();
+      std::vector<std::string> bucket_of;  // of each kept rationale
       for (const AcceptedRationale& r : *accepted) {
         if (spec_.filter().deduplicate() && !seen.insert({r.question_id, r.completion}).second) continue;
         if (spec_.filter().max_kept_per_question() > 0 &&
@@ -662,6 +665,7 @@ absl::Status JobRunner::RunJob() {
         }
         answered.insert(r.question_id);
         if (!r.rationalized) direct.insert(r.question_id);
+        bucket_of.push_back(bucket_of_question[r.question_id]);
         kept_log.push_back({{"question_id", r.question_id},
                             {"rationalized", r.rationalized},
                             {"prompt", r.prompt},
@@ -674,12 +678,6 @@ absl::Status JobRunner::RunJob() {
       }
       result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
       if (spec_.filter().bucket_balance_max_repeat() > 1) {
-        std::map<uint64_t, std::string> bucket_of_question;
-        for (const star::v1::ShardQuestion& q : pool) bucket_of_question[q.question_id()] = q.bucket();
-        std::vector<std::string> bucket_of;
-        for (const nlohmann::json& line : kept_log) {
-          bucket_of.push_back(bucket_of_question[line.at("question_id").get<uint64_t>()]);
-        }
         const std::vector<uint32_t> copies =
             BalancedCopies(bucket_of, spec_.filter().bucket_balance_max_repeat());
         const size_t unique = examples.size();
