@@ -10,74 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "model/llama_model.h"
+#include "trainer/batch_planner.h"
 
 namespace star {
-namespace {
-
-// Hands out example indices in seeded random order, epoch after epoch.
-class ExampleSampler {
- public:
-  ExampleSampler(size_t count, uint64_t seed) : order_(count), rng_(seed) { Shuffle(); }
-
-  size_t Next() {
-    if (next_ == order_.size()) Shuffle();
-    return order_[next_++];
-  }
-
- private:
-  void Shuffle() {
-    std::iota(order_.begin(), order_.end(), 0);
-    std::shuffle(order_.begin(), order_.end(), rng_);
-    next_ = 0;
-  }
-
-  std::vector<size_t> order_;
-  std::mt19937_64 rng_;
-  size_t next_ = 0;
-};
-
-// Plans the global batches of a round: examples drawn in seeded random order (ExampleSampler);
-// every kGroupedBatches batches' worth is sorted by sequence length, cut into batches and those
-// batches shuffled, so that a batch holds sequences of similar length and pads little (on
-// mixed 1-5 digit sums a batch drawn at random pads to its longest, nearly twice the mean).
-// Every rank plans the same batches from the same seed.
-class BatchPlanner {
- public:
-  static constexpr int kGroupedBatches = 8;
-
-  BatchPlanner(const std::vector<PromptCompletion>& examples, int64_t batch_size, uint64_t seed)
-      : examples_(examples), batch_size_(batch_size), sampler_(examples.size(), seed),
-        rng_(seed + 1) {}
-
-  std::vector<size_t> NextBatch() {
-    if (planned_.empty()) Plan();
-    std::vector<size_t> batch = std::move(planned_.back());
-    planned_.pop_back();
-    return batch;
-  }
-
- private:
-  size_t Length(size_t i) const { return examples_[i].prompt.size() + examples_[i].completion.size(); }
-
-  void Plan() {
-    std::vector<size_t> drawn(kGroupedBatches * batch_size_);
-    for (size_t& index : drawn) index = sampler_.Next();
-    std::stable_sort(drawn.begin(), drawn.end(),
-                     [&](size_t a, size_t b) { return Length(a) < Length(b); });
-    for (size_t first = 0; first < drawn.size(); first += batch_size_) {
-      planned_.emplace_back(drawn.begin() + first, drawn.begin() + first + batch_size_);
-    }
-    std::shuffle(planned_.begin(), planned_.end(), rng_);
-  }
-
-  const std::vector<PromptCompletion>& examples_;
-  const int64_t batch_size_;
-  ExampleSampler sampler_;
-  std::mt19937_64 rng_;
-  std::vector<std::vector<size_t>> planned_;
-};
-
-}  // namespace
 
 double LearningRateAt(const RoundOptions& options, int64_t step) {
   if (options.warmup_steps > 0 && step < options.warmup_steps) {
@@ -114,7 +49,9 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
         params, torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
     // Every rank draws the same global batches (the seed makes a round reproducible) and
     // trains on its slice of each: the examples a step sees do not depend on the world size.
-    BatchPlanner planner(examples, options.global_batch_size, options.seed * 1000003);
+    std::vector<size_t> lengths;
+    for (const PromptCompletion& e : examples) lengths.push_back(e.prompt.size() + e.completion.size());
+    BatchPlanner planner(std::move(lengths), options.global_batch_size, options.seed * 1000003);
     std::deque<double> recent;
     int64_t tokens = 0;
     auto start = std::chrono::steady_clock::now();
