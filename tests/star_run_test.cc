@@ -36,7 +36,7 @@ std::string RunSmokeJob(const TempDir& dir, const std::string& state) {
   std::filesystem::current_path(STAR_SOURCE_DIR);
   auto [status, output] = RunCommand({BinaryPath("star"), "run", "examples/addition-smoke.yaml",
                                       "--state-dir", state},
-                                     dir, absl::Seconds(900));
+                                     dir, absl::Seconds(1500));
   std::filesystem::current_path(cwd);
   EXPECT_EQ(status, 0) << output << ReadFile(state + "/coordinator.log");
   return output;
@@ -127,10 +127,10 @@ TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
   // STaR taught: M0 is weak on the longest length (it saw only a few reference scratchpads of
   // it); each iteration's model, trained from M0 on verified rationales only, solves more of
   // the pool's questions of that length than the one before, and the last model is clearly
-  // better at it than M0 on the held-out split.
+  // better at it than M0 on the held-out split (30 points; 52.5 measured, docs/results.md).
   EXPECT_LE(accuracy[0][kLengths - 1], 30.0) << csv;
   for (int n = 2; n <= kIterations; ++n) EXPECT_GT(solved[n], solved[n - 1]) << "iteration " << n << "\n" << csv;
-  EXPECT_GE(accuracy[kIterations][kLengths - 1], accuracy[0][kLengths - 1] + 7.5) << csv;
+  EXPECT_GE(accuracy[kIterations][kLengths - 1], accuracy[0][kLengths - 1] + 30.0) << csv;
   EXPECT_NE(ReadFile(state + "/trainer-0.log").find("round smoke-1-i0-e1-round1 done"), std::string::npos);
 
   // Reproducible: a second run of the same file gives the same table and the same models.
