@@ -150,6 +150,10 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
       return absl::InvalidArgumentError(
           absl::StrFormat("results[%d].question_id %d appears twice", i, r.question_id()));
     }
+    if (r.samples_size() == 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "results[%d] (question_id %d) has no samples", i, r.question_id()));
+    }
     if (r.samples_size() > max_samples) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "results[%d].samples has %d samples; this shard allows %d", i, r.samples_size(),
@@ -165,6 +169,15 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
         return absl::InvalidArgumentError(absl::StrFormat(
             "results[%d].samples[%d].rationalized: evaluation shards are never hinted", i, k));
       }
+    }
+  }
+  // An honest worker answers every question of its shard; one left out would silently count
+  // as wrong (evaluation) or rejected (generation).
+  for (const star::v1::ShardQuestion& q : shard->questions()) {
+    if (!seen.contains(q.question_id())) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "results answer %d of the %d questions of shard '%s'; question_id %d is missing",
+          seen.size(), shard->questions_size(), shard->shard_id(), q.question_id()));
     }
   }
   absl::StatusOr<std::unique_ptr<Task>> task = MakeTask(shard->task());

@@ -1,5 +1,6 @@
 #include "coordinator/coordinator.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tasks/addition_task.h"
 
@@ -108,6 +109,44 @@ TEST_F(CoordinatorTest, ResultForAQuestionNotInTheShardChangesNothing) {
   EXPECT_EQ(*coordinator_.store().AcceptedCount(), 0);
   // The worker can still submit correctly under the same lease.
   EXPECT_TRUE(coordinator_.SubmitShardResult(GoodSubmission(lease, "s1")).ok());
+}
+
+TEST_F(CoordinatorTest, AResultThatLeavesAQuestionUnansweredChangesNothing) {
+  for (star::v1::ShardKind kind : {star::v1::SHARD_KIND_GENERATE, star::v1::SHARD_KIND_EVALUATE}) {
+    const std::string id = kind == star::v1::SHARD_KIND_GENERATE ? "s1" : "e1";
+    ASSERT_TRUE(coordinator_.shards().Add(MakeShard(id, kind)).ok());
+    std::string lease = Lease();
+    const int64_t accepted_before = *coordinator_.store().AcceptedCount();
+    star::v1::SubmitShardResultRequest good = GoodSubmission(lease, id);
+    if (kind == star::v1::SHARD_KIND_EVALUATE) good.mutable_results(1)->mutable_samples()->RemoveLast();
+
+    star::v1::SubmitShardResultRequest missing = good;
+    missing.mutable_results()->DeleteSubrange(1, 1);
+    absl::Status s = coordinator_.SubmitShardResult(missing).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_NE(s.message().find(absl::StrCat("results answer 1 of the 2 questions of shard '", id,
+                                            "'; question_id 2 is missing")),
+              std::string::npos)
+        << s;
+    star::v1::SubmitShardResultRequest none = good;
+    none.clear_results();
+    EXPECT_NE(coordinator_.SubmitShardResult(none).status().message().find(
+                  "results answer 0 of the 2 questions"),
+              std::string::npos);
+    star::v1::SubmitShardResultRequest empty = good;
+    empty.mutable_results(0)->clear_samples();
+    EXPECT_NE(coordinator_.SubmitShardResult(empty).status().message().find(
+                  "results[0] (question_id 1) has no samples"),
+              std::string::npos);
+
+    // Nothing changed: the lease is still held, and the worker can submit the whole result.
+    EXPECT_EQ(coordinator_.shards().Counts().leased, 1);
+    EXPECT_EQ(*coordinator_.store().AcceptedCount(), accepted_before);
+    absl::StatusOr<star::v1::SubmitShardResultResponse> r = coordinator_.SubmitShardResult(good);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->duplicate());
+    EXPECT_TRUE(coordinator_.shards().AllDone());
+  }
 }
 
 TEST_F(CoordinatorTest, TooManySamplesOversizedAndHintedEvaluationAreRejected) {
