@@ -5,7 +5,9 @@
 #include <limits>
 #include <sstream>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -195,6 +197,14 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
     if (s.ok()) s = Check(ok, source, field, what);
   };
   check(!spec.name().empty() && spec.name().size() <= 128, "name", "must be 1-128 characters");
+  // The name becomes the job id and a folder under the state directory.
+  check(spec.name().empty() ||
+            (spec.name()[0] != '.' &&
+             absl::c_all_of(spec.name(),
+                            [](char c) { return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-'; })),
+        "name",
+        absl::StrCat("'", absl::CHexEscape(spec.name().substr(0, 128)),
+                     "' may hold only letters, digits, '.', '_' and '-', and not start with '.'"));
   check(spec.task().has_addition(), "task", "must name a task (task.addition)");
   if (spec.task().has_addition()) {
     const auto& a = spec.task().addition();

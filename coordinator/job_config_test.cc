@@ -79,6 +79,15 @@ TEST(JobConfigTest, MeaninglessValuesAreNamed) {
   ExpectError(std::string(kJob) + "generation: {samples_per_question: 4}\n",
               "generation.samples_per_question: more than one sample needs a temperature");
   ExpectError("name: x\n", "task: must name a task");
+  // The name becomes a folder under the state directory: nothing that leaves it.
+  for (const char* bad : {"../../escaped-by-name", ".hidden", "a/b", "a b", "\"a\\0b\""}) {
+    ExpectError(std::string(kJob) + "name: " + bad + "\n",
+                "name: '");
+  }
+  ExpectError(std::string(kJob) + "name: ../../escaped-by-name\n",
+              "job.yaml: name: '../../escaped-by-name' may hold only letters, digits, '.', '_' and "
+              "'-', and not start with '.'");
+  ExpectError(std::string(kJob) + "name: \"a\\0b\"\n", "name: 'a\\x00\\x62' may hold only");
   ExpectError(std::string(kJob) + "model: {base_checkpoint: /m, init_config: c.json, init_tokenizer: t.json}\n",
               "model: base_checkpoint and init_config exclude each other");
 }

@@ -8,6 +8,7 @@ refuses before reading it), and leave the coordinator's state as it was: no work
 job appears.
 """
 
+import os
 import tempfile
 import unittest
 
@@ -164,6 +165,17 @@ class CoordinatorHostileInputTest(unittest.TestCase):
         # A JobSpec with only a name: no task, no model, no iterations.
         self.refused("/star.v1.Jobs/SubmitJob", text(1, text(1, "bad")),
                      grpc.StatusCode.INVALID_ARGUMENT, "spec: task")
+        self.assert_untouched()
+
+    def test_a_job_name_that_leaves_the_state_directory_is_refused(self):
+        # The name becomes the job id and a folder under --state-dir (DIR/state): the first
+        # name would have made DIR/escaped-by-name-1.
+        before = sorted(os.listdir(self.dir.name))
+        for name in ("../../escaped-by-name", ".hidden", "a/b"):
+            self.refused("/star.v1.Jobs/SubmitJob", text(1, text(1, name)),
+                         grpc.StatusCode.INVALID_ARGUMENT,
+                         f"spec: name: '{name}' may hold only letters, digits")
+        self.assertEqual(sorted(os.listdir(self.dir.name)), before)
         self.assert_untouched()
 
     def test_a_job_with_world_size_zero_is_refused_not_a_crash(self):
