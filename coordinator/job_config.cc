@@ -153,6 +153,14 @@ absl::Status FillMessage(const Context& ctx, const YAML::Node& node, const std::
   return absl::OkStatus();
 }
 
+// The job name becomes the job id and a folder under the state directory: letters, digits,
+// '.', '_' and '-' only, and not '.' first (no "..", no hidden folder, no separator, no NUL).
+bool IsSafeFolderName(absl::string_view name) {
+  return !name.empty() && name[0] != '.' && absl::c_all_of(name, [](char c) {
+    return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
 absl::Status Check(bool ok, const std::string& source, const std::string& field,
                    const std::string& what) {
   if (ok) return absl::OkStatus();
@@ -197,14 +205,11 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
     if (s.ok()) s = Check(ok, source, field, what);
   };
   check(!spec.name().empty() && spec.name().size() <= 128, "name", "must be 1-128 characters");
-  // The name becomes the job id and a folder under the state directory.
-  check(spec.name().empty() ||
-            (spec.name()[0] != '.' &&
-             absl::c_all_of(spec.name(),
-                            [](char c) { return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-'; })),
-        "name",
-        absl::StrCat("'", absl::CHexEscape(spec.name().substr(0, 128)),
-                     "' may hold only letters, digits, '.', '_' and '-', and not start with '.'"));
+  if (!spec.name().empty() && !IsSafeFolderName(spec.name())) {
+    check(false, "name",
+          absl::StrCat("'", absl::CHexEscape(spec.name().substr(0, 128)),
+                       "' may hold only letters, digits, '.', '_' and '-', and not start with '.'"));
+  }
   check(spec.task().has_addition(), "task", "must name a task (task.addition)");
   if (spec.task().has_addition()) {
     const auto& a = spec.task().addition();
