@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace star {
 
@@ -116,6 +117,21 @@ void FlagParser::AddBool(std::string name, bool* value, std::string help) {
       return absl::InvalidArgumentError(
           absl::StrFormat("--%s: '%s' is not true or false", name, text));
     }
+    return absl::OkStatus();
+  };
+  Add(std::move(f));
+}
+
+void FlagParser::AddStringList(std::string name, std::vector<std::string>* values,
+                               std::string help) {
+  Flag f{.name = std::move(name),
+         .help = std::move(help),
+         .default_text = values->empty() ? "none" : absl::StrJoin(*values, ", "),
+         .value_hint = "STRING (repeatable)"};
+  f.assign = [values, replaced = false](std::string_view text) mutable {
+    if (!replaced) values->clear();
+    replaced = true;
+    values->emplace_back(text);
     return absl::OkStatus();
   };
   Add(std::move(f));

@@ -40,6 +40,9 @@ class FlagParser {
   void AddInt(std::string name, int64_t* value, std::string help, int64_t min, int64_t max);
   void AddDouble(std::string name, double* value, std::string help, double min, double max);
   void AddBool(std::string name, bool* value, std::string help);
+  // A flag that may be given several times; each occurrence appends its value. Values given
+  // on the command line replace the defaults the vector held.
+  void AddStringList(std::string name, std::vector<std::string>* values, std::string help);
   // A named positional argument, filled in order of declaration.
   void AddPositional(std::string name, std::string* value, std::string help,
                      bool required = true);

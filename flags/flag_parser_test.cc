@@ -35,6 +35,21 @@ TEST(FlagParserTest, ParsesSpaceAndEqualsForms) {
   EXPECT_FALSE(parser.help_requested());
 }
 
+TEST(FlagParserTest, RepeatedListFlagReplacesTheDefaultsAndKeepsEveryValueInOrder) {
+  std::vector<std::string> roots = {"."};
+  FlagParser parser("prog", "test");
+  parser.AddStringList("data-root", &roots, "roots");
+  EXPECT_NE(parser.Usage().find("(default: .)"), std::string::npos) << parser.Usage();
+  ASSERT_TRUE(ParseArgs(parser, {"--data-root", "/data", "--data-root=/models"}).ok());
+  EXPECT_EQ(roots, (std::vector<std::string>{"/data", "/models"}));
+
+  std::vector<std::string> untouched = {"."};
+  FlagParser other("prog", "test");
+  other.AddStringList("data-root", &untouched, "roots");
+  ASSERT_TRUE(ParseArgs(other, {}).ok());
+  EXPECT_EQ(untouched, (std::vector<std::string>{"."}));
+}
+
 TEST(FlagParserTest, UnknownFlagIsNamed) {
   FlagParser parser("prog", "test");
   absl::Status s = ParseArgs(parser, {"--bogus"});

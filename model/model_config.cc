@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "files/bounded_read.h"
+#include "files/excerpt.h"
 #include "nlohmann/json.hpp"
 
 namespace star {
@@ -66,7 +68,7 @@ absl::StatusOr<ModelDtype> ParseModelDtype(absl::string_view name) {
   if (name == "bfloat16") return ModelDtype::kBFloat16;
   if (name == "float16") return ModelDtype::kFloat16;
   return absl::InvalidArgumentError(
-      absl::StrCat("dtype '", name, "' is not one of float32, bfloat16, float16"));
+      absl::StrCat("dtype '", Excerpt(name), "' is not one of float32, bfloat16, float16"));
 }
 
 absl::StatusOr<ModelConfig> ModelConfig::FromJson(absl::string_view text, absl::string_view source) {
@@ -80,7 +82,7 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(absl::string_view text, absl::
   }
   if (c.model_type != "llama" && c.model_type != "qwen2") {
     return FieldError(source, "model_type",
-                      absl::StrCat("'", c.model_type, "' is not supported (llama, qwen2)"));
+                      absl::StrCat("'", Excerpt(c.model_type), "' is not supported (llama, qwen2)"));
   }
   absl::Status s;
   if (!(s = ReadInt(j, source, "vocab_size", true, 1, &c.vocab_size)).ok()) return s;
@@ -174,11 +176,9 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(absl::string_view text, absl::
 }
 
 absl::StatusOr<ModelConfig> ModelConfig::FromFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return FromJson(text.str(), path);
+  absl::StatusOr<std::string> text = ReadFileBounded(path, kMaxModelConfigBytes);
+  if (!text.ok()) return text.status();
+  return FromJson(*text, path);
 }
 
 std::string ModelConfig::ToJson() const {

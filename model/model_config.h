@@ -20,6 +20,9 @@ enum class ModelDtype { kFloat32, kBFloat16, kFloat16 };
 const char* ModelDtypeName(ModelDtype dtype);
 absl::StatusOr<ModelDtype> ParseModelDtype(absl::string_view name);
 
+// The largest config.json read (real ones are a few kilobytes).
+inline constexpr uint64_t kMaxModelConfigBytes = 1ULL << 20;
+
 struct ModelConfig {
   std::string model_type = "llama";  // "llama" or "qwen2"
   int64_t vocab_size = 0;
@@ -46,6 +49,7 @@ struct ModelConfig {
   // feature (rope_scaling, an activation other than silu, mlp_bias, sliding windows) is a
   // kInvalidArgument naming `source` and the field.
   static absl::StatusOr<ModelConfig> FromJson(absl::string_view json, absl::string_view source);
+  // At most kMaxModelConfigBytes are read, whatever size the file claims.
   static absl::StatusOr<ModelConfig> FromFile(const std::string& path);
 
   // config.json text that transformers reads back as the same model.

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "files/excerpt.h"
 #include "nlohmann/json.hpp"
 
 namespace star {
@@ -98,7 +99,8 @@ absl::Status ParseSafetensors(const std::byte* bytes, size_t size, absl::string_
       if (!entry.is_object()) return Invalid(source, "__metadata__ is not a map of strings");
       for (auto& [key, value] : entry.items()) {
         if (!value.is_string()) {
-          return Invalid(source, absl::StrCat("__metadata__ value for '", key, "' is not a string"));
+          return Invalid(source,
+                         absl::StrCat("__metadata__ value for '", Excerpt(key), "' is not a string"));
         }
         (*metadata)[key] = value.get<std::string>();
       }
@@ -108,7 +110,7 @@ absl::Status ParseSafetensors(const std::byte* bytes, size_t size, absl::string_
     // (clang 14, which builds the fuzzers).
     const std::string& tensor_name = name;
     auto fail = [&](absl::string_view what) {
-      return Invalid(source, absl::StrCat("tensor '", tensor_name, "': ", what));
+      return Invalid(source, absl::StrCat("tensor '", Excerpt(tensor_name), "': ", what));
     };
     if (!entry.is_object()) return fail("entry is not an object");
     auto dtype_it = entry.find("dtype");
@@ -118,7 +120,7 @@ absl::Status ParseSafetensors(const std::byte* bytes, size_t size, absl::string_
       if (*dtype_it == d.name) info = &d;
     }
     if (info == nullptr) {
-      return fail(absl::StrCat("unsupported dtype ", dtype_it->get<std::string>()));
+      return fail(absl::StrCat("unsupported dtype ", Excerpt(dtype_it->get<std::string>())));
     }
     auto shape_it = entry.find("shape");
     if (shape_it == entry.end() || !shape_it->is_array()) return fail("shape missing");

@@ -16,6 +16,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "files/bounded_read.h"
+#include "files/excerpt.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 
@@ -1105,11 +1107,14 @@ class ConfigReader {
  public:
   explicit ConfigReader(std::string_view source) : source_(source) {}
 
+  // What the file said is quoted only within a bounded, escaped excerpt (files/excerpt.h).
   absl::Status Invalid(std::string_view field, std::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat(source_, ": ", Sv(field), " ", Sv(what)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": ", Excerpt(field, 160), " ", Excerpt(what, 160)));
   }
   absl::Status Unsupported(std::string_view field, std::string_view what) const {
-    return absl::UnimplementedError(absl::StrCat(source_, ": ", Sv(field), " ", Sv(what)));
+    return absl::UnimplementedError(
+        absl::StrCat(source_, ": ", Excerpt(field, 160), " ", Excerpt(what, 160)));
   }
 
   // The member `key` of `object`, or null when it is missing or JSON null.
@@ -1613,12 +1618,9 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 absl::StatusOr<Tokenizer> Tokenizer::FromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot read"));
-  return FromJson(text.str(), path);
+  absl::StatusOr<std::string> text = ReadFileBounded(path, kMaxTokenizerFileBytes);
+  if (!text.ok()) return text.status();
+  return FromJson(*text, path);
 }
 
 absl::StatusOr<Tokenizer> Tokenizer::FromJson(std::string_view json, std::string_view source_name) {
@@ -1632,7 +1634,8 @@ absl::StatusOr<Tokenizer> Tokenizer::FromJson(std::string_view json, std::string
     if (const size_t bracket = what.find("] "); bracket != std::string_view::npos) {
       what.remove_prefix(bracket + 2);
     }
-    return absl::InvalidArgumentError(absl::StrCat(Sv(source_name), ": invalid JSON: ", Sv(what)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Sv(source_name), ": invalid JSON: ", SafeParserMessage(what)));
   }
   if (!root.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(Sv(source_name), ": is not a JSON object"));
@@ -1643,7 +1646,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromJson(std::string_view json, std::string
     status = state->Load(root, reader);
   } catch (const Json::exception& e) {
     // Every access is type-checked first; this only keeps a missed case from escaping.
-    status = absl::InternalError(absl::StrCat(Sv(source_name), ": ", e.what()));
+    status = absl::InternalError(absl::StrCat(Sv(source_name), ": ", SafeParserMessage(e.what())));
   }
   if (!status.ok()) return status;
   return Tokenizer(std::move(state));

@@ -68,10 +68,14 @@ struct AddedToken {
   bool rstrip = false;
 };
 
+// The largest tokenizer.json read (the ecosystem's largest, Gemma's and Qwen's, are 10-35 MB).
+inline constexpr uint64_t kMaxTokenizerFileBytes = 128ULL << 20;
+
 class Tokenizer {
  public:
   // Reads and parses a tokenizer.json. The file's errno maps to the code (kNotFound for a
   // missing file); content errors are as for FromJson.
+  // At most kMaxTokenizerFileBytes are read, whatever size the file claims.
   static absl::StatusOr<Tokenizer> FromFile(const std::string& path);
 
   // Parses the text of a tokenizer.json. Every error message starts with "SOURCE_NAME: " and

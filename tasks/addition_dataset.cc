@@ -1,12 +1,8 @@
 #include "tasks/addition_dataset.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
+#include "files/bounded_read.h"
+#include "files/excerpt.h"
 #include "nlohmann/json.hpp"
 #include "tasks/addition_task.h"
 
@@ -49,7 +45,7 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
     if (!j.is_object()) return error("expected an object like {\"a\": 624, \"b\": 257}");
     for (const auto& [key, value] : j.items()) {
       if (key != "a" && key != "b" && key != "answer") {
-        return error("unknown key \"", key, "\" (known: a, b, answer)");
+        return error("unknown key \"", Excerpt(key), "\" (known: a, b, answer)");
       }
     }
     uint64_t operands[2] = {0, 0};
@@ -58,7 +54,7 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
       const auto it = j.find(key);
       if (it == j.end()) return error("missing \"", key, "\"");
       if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
-        return error("\"", key, "\" must be a non-negative integer, not ", it->dump());
+        return error("\"", key, "\" must be a non-negative integer, not ", Excerpt(it->dump()));
       }
       operands[i] = it->get<uint64_t>();
       if (Digits(operands[i]) > 18) return error("\"", key, "\" has more than 18 digits");
@@ -76,7 +72,7 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
     if (const auto it = j.find("answer"); it != j.end()) {
       if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
           it->get<uint64_t>() != sum) {
-        return error("\"answer\" ", it->dump(), " is not ", operands[0], " + ", operands[1],
+        return error("\"answer\" ", Excerpt(it->dump()), " is not ", operands[0], " + ", operands[1],
                      " = ", sum);
       }
     }
@@ -93,26 +89,12 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
 
 absl::StatusOr<std::vector<Question>> LoadAdditionDataset(const std::string& path,
                                                           const AdditionDatasetOptions& options) {
-  // The path comes from whoever submits the job: only a regular file of bounded size is read,
-  // never a device, a FIFO or a directory that could block or exhaust the coordinator.
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
-  }
-  if (!S_ISREG(info.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": is not a regular file"));
-  }
-  if (info.st_size > kMaxAdditionDatasetBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", info.st_size,
-                                                   " bytes; question files are limited to ",
-                                                   kMaxAdditionDatasetBytes, " bytes"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot read"));
-  return ParseAdditionDataset(text.str(), path, options);
+  // The path comes from whoever submits the job: only a regular file is read, never a device,
+  // a FIFO or a directory that could block or exhaust the coordinator, and never more than the
+  // limit, whatever size the file claims.
+  absl::StatusOr<std::string> text = ReadFileBounded(path, kMaxAdditionDatasetBytes);
+  if (!text.ok()) return text.status();
+  return ParseAdditionDataset(*text, path, options);
 }
 
 }  // namespace star

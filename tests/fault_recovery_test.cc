@@ -476,22 +476,31 @@ TEST_F(FaultRecoveryTest, TrainerRankKilledDuringARoundIsReplacedByARoundOfTheRa
   ASSERT_TRUE(mid.ok()) << mid.status();
   const absl::Time killed = absl::Now();
   cluster.KillTrainer(1);
-  // The round is re-run by rank t0 alone; once it trains, t1 comes back for the next round.
+  // The survivor notices the dead peer and starts the re-run round alone: the time to that line
+  // is the recovery (the re-run's own training is not part of it).
+  const std::string rerun_line = "round " + *job + "-i1-e1-round2: rank 0 of 1";
+  absl::Duration recovery = absl::InfiniteDuration();
+  for (const absl::Time deadline = killed + absl::Minutes(5); absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(50))) {
+    if (ReadFile(cluster.TrainerLog(0, 1)).find(rerun_line) != std::string::npos) {
+      recovery = absl::Now() - killed;
+      break;
+    }
+  }
+  // Once the round of one trains, t1 comes back for the next round.
   absl::StatusOr<star::v1::JobStatus> rerun = cluster.WaitFor(
       *job, [](const star::v1::JobStatus& s) { return s.phase() == star::v1::PHASE_EVALUATE && s.iteration() == 1; },
       "iteration 1 evaluating");
   ASSERT_TRUE(rerun.ok()) << rerun.status();
-  const absl::Duration recovery = absl::Now() - killed;
   ASSERT_TRUE(cluster.StartTrainer(1).ok());
   absl::StatusOr<star::v1::JobStatus> end = cluster.WaitForSuccess(*job);
   ASSERT_TRUE(end.ok()) << end.status();
 
   const std::string survivor = ReadFile(cluster.TrainerLog(0, 1));
-  // Failed fast: well within the 10 s collective timeout plus the round's own length.
-  EXPECT_LT(recovery, absl::Seconds(60)) << survivor;
+  // Failed fast: within the 10 s collective timeout plus the coordinator's re-forming of the round.
+  EXPECT_LT(recovery, absl::Seconds(30)) << survivor;
   EXPECT_NE(survivor.find("round " + *job + "-i1-e1-round1 failed"), std::string::npos) << survivor;
-  EXPECT_NE(survivor.find("round " + *job + "-i1-e1-round2: rank 0 of 1"), std::string::npos)
-      << survivor;
+  EXPECT_NE(survivor.find(rerun_line), std::string::npos) << survivor;
   // The restarted rank took part in iteration 2's round of two.
   const std::string back = ReadFile(cluster.TrainerLog(1, 2));
   EXPECT_NE(back.find("round " + *job + "-i2-e1-round1: rank 1 of 2"), std::string::npos) << back;
