@@ -62,11 +62,19 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
   const std::string port_file = absl::StrCat(options.state_dir, "/coordinator.port");
   std::filesystem::remove(port_file, ec);
 
+  // Every process reads and writes models under the same roots: the state directory (where the
+  // job's models are) and the folders the job's files come from.
+  std::vector<std::string> root_flags = {"--data-root", options.state_dir};
+  for (const std::string& root :
+       options.data_roots.empty() ? std::vector<std::string>{"."} : options.data_roots) {
+    root_flags.insert(root_flags.end(), {"--data-root", root});
+  }
   const std::string coordinator_log = absl::StrCat(log_dir, "/coordinator.log");
-  absl::StatusOr<ChildProcess> coordinator = ChildProcess::Start(
-      {absl::StrCat(options.bin_dir, "/star-coordinator"), "--listen", options.listen,
-       "--state-dir", options.state_dir, "--port-file", port_file},
-      coordinator_log);
+  std::vector<std::string> coordinator_argv = {
+      absl::StrCat(options.bin_dir, "/star-coordinator"), "--listen", options.listen,
+      "--state-dir", options.state_dir, "--port-file", port_file};
+  coordinator_argv.insert(coordinator_argv.end(), root_flags.begin(), root_flags.end());
+  absl::StatusOr<ChildProcess> coordinator = ChildProcess::Start(coordinator_argv, coordinator_log);
   if (!coordinator.ok()) return coordinator.status();
   cluster->coordinator_ = std::make_unique<ChildProcess>(std::move(*coordinator));
   absl::StatusOr<int> port = WaitForPortFile(port_file, *cluster->coordinator_, deadline);
@@ -92,6 +100,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
       argv.insert(argv.end(), {"--trainer-id", absl::StrCat("trainer-", index), "--hostname",
                                "127.0.0.1"});
     }
+    argv.insert(argv.end(), root_flags.begin(), root_flags.end());
     absl::StatusOr<ChildProcess> child = ChildProcess::Start(argv, log);
     if (!child.ok()) return child.status();
     cluster->members_.push_back(std::make_unique<ChildProcess>(std::move(*child)));

@@ -26,6 +26,8 @@ struct LocalClusterOptions {
   std::string listen = "127.0.0.1:0";
   int workers = 1;
   int trainers = 1;
+  // --data-root of every process (each also gets state_dir); empty: the working directory.
+  std::vector<std::string> data_roots;
   // How long start-up may take before Start() gives up.
   absl::Duration start_timeout = absl::Seconds(60);
 };

@@ -466,6 +466,9 @@ int RunRun(int argc, char** argv) {
   flags.AddPositional("JOB.yaml", &job_path, "the job file");
   flags.AddString("state-dir", &options.state_dir, "coordinator state, models, logs and results");
   flags.AddInt("workers", &workers, "worker processes", 1, 256);
+  flags.AddStringList("data-root", &options.data_roots,
+                      "a folder under which the files the job names may lie; repeatable "
+                      "(default: the working directory; the state directory always is one)");
   flags.ParseOrExit(argc, argv, 2);
   absl::StatusOr<star::v1::JobSpec> spec = LoadJobFile(job_path);
   if (!spec.ok()) {

@@ -44,7 +44,7 @@ TEST(CoordinatorConcurrencyTest, EveryQuestionIsAcceptedOnceUnderConcurrentLease
   options.lease_timeout = absl::Milliseconds(300);
   options.max_shard_leases = 1000;  // expiries here are deliberate, never a reason to give up
   Coordinator coordinator(options);
-  JobManager jobs(&coordinator, dir.path());
+  JobManager jobs(&coordinator, dir.path(), PathPolicy::Create({dir.path()}).value());
   metrics.CollectFrom(&coordinator, &jobs);
 
   AdditionTask task;

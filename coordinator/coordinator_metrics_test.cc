@@ -32,7 +32,7 @@ class CoordinatorMetricsTest : public ::testing::Test {
   CoordinatorMetricsTest()
       : metrics_(&registry_),
         coordinator_(Options(&metrics_)),
-        jobs_(&coordinator_, state_.path()) {
+        jobs_(&coordinator_, state_.path(), PathPolicy::Create({state_.path()}).value()) {
     metrics_.CollectFrom(&coordinator_, &jobs_);
   }
 
@@ -145,7 +145,7 @@ TEST(CoordinatorMetricsStateTest, ScrapeCopiesQueueExpiryAndRoundState) {
   options.lease_timeout = absl::ZeroDuration();
   Coordinator coordinator(options);
   testing::TempDir state;
-  JobManager jobs(&coordinator, state.path());
+  JobManager jobs(&coordinator, state.path(), PathPolicy::Create({state.path()}).value());
   metrics.CollectFrom(&coordinator, &jobs);
 
   for (const char* id : {"a", "b"}) {

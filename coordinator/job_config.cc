@@ -153,14 +153,6 @@ absl::Status FillMessage(const Context& ctx, const YAML::Node& node, const std::
   return absl::OkStatus();
 }
 
-// The job name becomes the job id and a folder under the state directory: letters, digits,
-// '.', '_' and '-' only, and not '.' first (no "..", no hidden folder, no separator, no NUL).
-bool IsSafeFolderName(absl::string_view name) {
-  return !name.empty() && name[0] != '.' && absl::c_all_of(name, [](char c) {
-    return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-';
-  });
-}
-
 absl::Status Check(bool ok, const std::string& source, const std::string& field,
                    const std::string& what) {
   if (ok) return absl::OkStatus();
@@ -197,6 +189,12 @@ star::v1::JobSpec DefaultJobSpec() {
   train->set_world_size(1);
   train->set_seed_steps(400);
   return spec;
+}
+
+bool IsSafeFolderName(absl::string_view name) {
+  return !name.empty() && name[0] != '.' && absl::c_all_of(name, [](char c) {
+    return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
 }
 
 absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& source) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "star/v1/job.pb.h"
 
 namespace star {
@@ -26,6 +27,11 @@ absl::StatusOr<star::v1::JobSpec> LoadJobFile(const std::string& path);
 
 // The defaults a job file starts from (the paper's arithmetic settings scaled to one machine).
 star::v1::JobSpec DefaultJobSpec();
+
+// Whether `name` may be a folder name under the state directory (a job name, a job id):
+// letters, digits, '.', '_' and '-' only, and not '.' first (no "..", no hidden folder, no
+// separator, no NUL).
+bool IsSafeFolderName(absl::string_view name);
 
 // Checks the meaning of a complete spec (also used for specs submitted over the API).
 absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& source);

@@ -3,15 +3,55 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/job_config.h"
+#include "files/excerpt.h"
 #include "log/log.h"
 
 namespace star {
 
-JobManager::JobManager(Coordinator* coordinator, std::string state_dir,
+absl::Status ConfineJobPaths(const PathPolicy& roots, star::v1::JobSpec* spec) {
+  struct NamedFile {
+    const char* field;
+    std::string* path;
+    bool folder;
+  };
+  std::vector<NamedFile> files;
+  if (spec->has_model()) {
+    star::v1::ModelSpec& model = *spec->mutable_model();
+    files.push_back({"model.base_checkpoint", model.mutable_base_checkpoint(), true});
+    files.push_back({"model.init_config", model.mutable_init_config(), false});
+    files.push_back({"model.init_tokenizer", model.mutable_init_tokenizer(), false});
+  }
+  if (spec->task().has_addition()) {
+    star::v1::AdditionTaskSpec& addition = *spec->mutable_task()->mutable_addition();
+    files.push_back({"task.addition.train_file", addition.mutable_train_file(), false});
+    files.push_back({"task.addition.eval_file", addition.mutable_eval_file(), false});
+  }
+  for (const NamedFile& f : files) {
+    if (f.path->empty()) continue;
+    absl::StatusOr<std::string> resolved =
+        f.folder ? roots.ConfineFolder(f.field, *f.path) : roots.ConfineExisting(f.field, *f.path);
+    if (!resolved.ok()) return resolved.status();
+    *f.path = *std::move(resolved);
+  }
+  return absl::OkStatus();
+}
+
+JobManager::JobManager(Coordinator* coordinator, std::string state_dir, PathPolicy data_roots,
                        JobRunnerOptions runner_options)
     : coordinator_(coordinator),
       state_dir_(std::move(state_dir)),
+      data_roots_(std::move(data_roots)),
       runner_options_(std::move(runner_options)) {}
+
+absl::StatusOr<std::string> JobManager::JobDir(const std::string& id) const {
+  // Ids are safe folder names by construction (ValidateJobSpec); a state store edited by hand
+  // must still not make the coordinator write elsewhere.
+  if (!IsSafeFolderName(id)) {
+    return absl::InternalError(absl::StrCat("job id '", Excerpt(id), "' is not a safe folder name; "
+                                            "its folder would leave --state-dir"));
+  }
+  return absl::StrFormat("%s/jobs/%s", state_dir_, id);
+}
 
 absl::Status JobManager::Resume() {
   absl::StatusOr<std::vector<star::v1::JobStatus>> stored = coordinator_->store().Jobs();
@@ -22,7 +62,9 @@ absl::Status JobManager::Resume() {
     const bool running = status.state() == star::v1::JOB_STATE_PENDING ||
                          status.state() == star::v1::JOB_STATE_RUNNING;
     JobRunnerOptions options = runner_options_;
-    options.job_dir = absl::StrFormat("%s/jobs/%s", state_dir_, id);
+    absl::StatusOr<std::string> job_dir = JobDir(id);
+    if (!job_dir.ok()) return job_dir.status();
+    options.job_dir = *std::move(job_dir);
     auto runner = std::make_unique<JobRunner>(coordinator_, std::move(status), options);
     if (running) {
       STAR_LOG(INFO) << "resuming job " << id;
@@ -34,8 +76,12 @@ absl::Status JobManager::Resume() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& spec) {
-  if (absl::Status s = ValidateJobSpec(spec, "spec"); !s.ok()) return s;
+absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& submitted) {
+  if (absl::Status s = ValidateJobSpec(submitted, "spec"); !s.ok()) return s;
+  star::v1::JobSpec spec = submitted;
+  if (absl::Status s = ConfineJobPaths(data_roots_, &spec); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("spec: ", s.message()));
+  }
   // Question files are read now, so that a bad one is refused to the submitter naming its line
   // (the job copies them into its directory when it starts, and reads only the copies after).
   // Outside the lock: reading a large file must not hold up Find() and List().
@@ -51,7 +97,9 @@ absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& spec) {
   }
   std::string id = absl::StrFormat("%s-%d", spec.name(), next_++);
   JobRunnerOptions options = runner_options_;
-  options.job_dir = absl::StrFormat("%s/jobs/%s", state_dir_, id);
+  absl::StatusOr<std::string> job_dir = JobDir(id);
+  if (!job_dir.ok()) return job_dir.status();
+  options.job_dir = *std::move(job_dir);
   auto runner = std::make_unique<JobRunner>(coordinator_, id, spec, options);
   // On disk before the caller hears the id: a coordinator restarted at any point knows the job.
   if (absl::Status s = coordinator_->store().PutJob(runner->Status()); !s.ok()) return s;

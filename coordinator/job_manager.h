@@ -17,14 +17,21 @@
 #include "absl/synchronization/mutex.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/job_runner.h"
+#include "files/path_policy.h"
 
 namespace star {
+
+// Every file a job spec names (model.base_checkpoint, a folder read whole; model.init_config,
+// model.init_tokenizer, task.addition.train_file, task.addition.eval_file) resolved through
+// `roots` and replaced by its resolved path. Errors name the field ("model.init_config: ...").
+absl::Status ConfineJobPaths(const PathPolicy& roots, star::v1::JobSpec* spec);
 
 class JobManager {
  public:
   // Jobs keep their models under `state_dir`/jobs/ID and run with `runner_options` (job_dir is
-  // set per job). `coordinator` must outlive the manager.
-  JobManager(Coordinator* coordinator, std::string state_dir,
+  // set per job); the files a job names must lie under `data_roots`. `coordinator` must
+  // outlive the manager.
+  JobManager(Coordinator* coordinator, std::string state_dir, PathPolicy data_roots,
              JobRunnerOptions runner_options = JobRunnerOptions());
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
@@ -33,8 +40,9 @@ class JobManager {
   // Call once, before serving. Errors come from the store.
   absl::Status Resume();
 
-  // kInvalidArgument naming the field for an invalid spec; kFailedPrecondition while another
-  // job runs. Returns the new job's id.
+  // kInvalidArgument naming the field for an invalid spec; kPermissionDenied (kNotFound) naming
+  // the field for a file outside the data roots (missing); kFailedPrecondition while another
+  // job runs. Returns the new job's id. The job keeps the resolved paths (ConfineJobPaths).
   absl::StatusOr<std::string> Submit(const star::v1::JobSpec& spec);
   absl::StatusOr<star::v1::JobStatus> Get(const std::string& job_id) const;
   std::vector<star::v1::JobStatus> List() const;
@@ -47,8 +55,12 @@ class JobManager {
   void Shutdown();
 
  private:
+  // The job's folder, `state_dir`/jobs/ID; kInternal if it would not lie there.
+  absl::StatusOr<std::string> JobDir(const std::string& id) const;
+
   Coordinator* coordinator_;
   const std::string state_dir_;
+  const PathPolicy data_roots_;
   const JobRunnerOptions runner_options_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<JobRunner>> jobs_ ABSL_GUARDED_BY(mu_);

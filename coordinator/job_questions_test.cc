@@ -1,6 +1,11 @@
 // A job's questions, generated or read from question files, and the refusal of a job whose
 // file is bad before anything runs.
 
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/job_runner.h"
 #include "gtest/gtest.h"
@@ -31,6 +36,15 @@ star::v1::JobSpec Spec() {
   spec.mutable_training()->set_world_size(1);
   spec.set_shard_size(4);
   spec.set_lease_timeout_seconds(60);
+  return spec;
+}
+
+// Spec() with its base checkpoint an (empty) folder `dir`/model, so that it passes the data
+// roots check at submission.
+star::v1::JobSpec SpecWithModelIn(const std::string& dir) {
+  std::filesystem::create_directories(dir + "/model");
+  star::v1::JobSpec spec = Spec();
+  spec.mutable_model()->set_base_checkpoint(dir + "/model");
   return spec;
 }
 
@@ -119,8 +133,8 @@ TEST(JobQuestionsTest, AJobReadsTheCopyOfItsQuestionFileItKept) {
 TEST(JobQuestionsTest, AJobWithABadQuestionFileIsRefusedAtSubmissionNamingTheLine) {
   testing::TempDir dir;
   Coordinator coordinator{CoordinatorOptions{}};
-  JobManager jobs(&coordinator, dir.path());
-  star::v1::JobSpec spec = Spec();
+  JobManager jobs(&coordinator, dir.path(), PathPolicy::Create({dir.path()}).value());
+  star::v1::JobSpec spec = SpecWithModelIn(dir.path());
   spec.mutable_task()->mutable_addition()->set_train_questions(0);
   spec.mutable_task()->mutable_addition()->set_train_file(
       dir.Write("train.jsonl", "{\"a\": 12, \"b\": 34}\n{\"a\": 12, \"b\": \"x\"}\n"));
@@ -131,15 +145,88 @@ TEST(JobQuestionsTest, AJobWithABadQuestionFileIsRefusedAtSubmissionNamingTheLin
                 ":2: \"b\" must be a non-negative integer, not \"x\"");
   spec.mutable_task()->mutable_addition()->set_train_file(dir.File("missing.jsonl"));
   submitted = jobs.Submit(spec);
-  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(submitted.status().message().find("missing.jsonl: cannot open"), std::string::npos)
+  EXPECT_EQ(submitted.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(submitted.status().message().find("spec: task.addition.train_file: '" +
+                                              dir.File("missing.jsonl") + "' cannot be resolved"),
+            std::string::npos)
       << submitted.status();
-  // Only regular files are read: not a directory, a device or a FIFO.
-  spec.mutable_task()->mutable_addition()->set_train_file("/dev/zero");
-  submitted = jobs.Submit(spec);
-  EXPECT_EQ(submitted.status().message(),
-            "spec: task.addition.train_file: /dev/zero: is not a regular file");
+  // Only regular files are read: not a directory or a FIFO, even under the data roots.
+  ASSERT_EQ(::mkfifo(dir.File("fifo").c_str(), 0600), 0);
+  for (const std::string& path : {dir.File("fifo"), dir.path()}) {
+    spec.mutable_task()->mutable_addition()->set_train_file(path);
+    submitted = jobs.Submit(spec);
+    EXPECT_EQ(submitted.status().message(),
+              "spec: task.addition.train_file: " + path + ": is not a regular file");
+  }
   EXPECT_TRUE(jobs.List().empty());
+}
+
+TEST(JobQuestionsTest, EveryFileAJobNamesMustLieUnderTheDataRoots) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.File("data"));
+  std::filesystem::create_directories(dir.File("state"));
+  std::filesystem::create_directories(dir.File("elsewhere"));
+  const std::string inside = dir.Write("data/train.jsonl", "{\"a\": 12, \"b\": 34}\n");
+  const std::string outside = dir.Write("elsewhere/train.jsonl", "{\"a\": 12, \"b\": 34}\n");
+  std::filesystem::create_symlink(outside, dir.File("data/link.jsonl"));
+  Coordinator coordinator{CoordinatorOptions{}};
+  JobManager jobs(&coordinator, dir.File("state"),
+                  PathPolicy::Create({dir.File("data"), dir.File("state")}).value());
+  const std::string roots = dir.File("data") + ", " + dir.File("state");
+
+  struct Case {
+    const char* field;
+    std::string path;
+  };
+  for (const Case& c : {Case{"task.addition.train_file", outside},
+                        Case{"model.base_checkpoint", "/usr/../etc"},
+                        Case{"task.addition.train_file", dir.File("data/link.jsonl")},
+                        Case{"task.addition.train_file", dir.File("data/../elsewhere/train.jsonl")},
+                        Case{"task.addition.eval_file", "/proc/self/environ"},
+                        Case{"model.init_config", "/etc/passwd"},
+                        Case{"model.init_tokenizer", "/proc/self/environ"},
+                        Case{"model.base_checkpoint", dir.File("elsewhere")}}) {
+    star::v1::JobSpec spec = SpecWithModelIn(dir.File("data"));
+    star::v1::AdditionTaskSpec& add = *spec.mutable_task()->mutable_addition();
+    const std::string field = c.field;
+    if (field == "task.addition.train_file") {
+      add.set_train_questions(0);
+      add.set_train_file(c.path);
+    } else if (field == "task.addition.eval_file") {
+      add.set_eval_questions_per_length(0);
+      add.set_eval_file(c.path);
+    } else if (field == "model.base_checkpoint") {
+      spec.mutable_model()->Clear();
+      spec.mutable_model()->set_base_checkpoint(c.path);
+      add.set_seed_examples(0);
+    } else {
+      spec.mutable_model()->Clear();
+      spec.mutable_model()->set_init_config(dir.Write("data/config.json", "{}"));
+      spec.mutable_model()->set_init_tokenizer(dir.Write("data/tokenizer.json", "{}"));
+      if (field == "model.init_config") spec.mutable_model()->set_init_config(c.path);
+      if (field == "model.init_tokenizer") spec.mutable_model()->set_init_tokenizer(c.path);
+    }
+    absl::StatusOr<std::string> submitted = jobs.Submit(spec);
+    EXPECT_EQ(submitted.status().code(), absl::StatusCode::kPermissionDenied)
+        << c.field << " " << c.path << ": " << submitted.status();
+    EXPECT_TRUE(absl::StartsWith(submitted.status().message(), "spec: " + field + ": '"))
+        << submitted.status();
+    EXPECT_NE(submitted.status().message().find("outside the data roots (" + roots + ")"),
+              std::string::npos)
+        << submitted.status();
+  }
+  EXPECT_TRUE(jobs.List().empty());
+
+  // Under a root: accepted, and the job keeps the resolved path.
+  star::v1::JobSpec spec = SpecWithModelIn(dir.File("data"));
+  spec.mutable_task()->mutable_addition()->set_train_questions(0);
+  spec.mutable_task()->mutable_addition()->set_train_file(dir.File("data/./train.jsonl"));
+  absl::StatusOr<std::string> submitted = jobs.Submit(spec);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  absl::StatusOr<star::v1::JobStatus> status = jobs.Get(*submitted);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->spec().task().addition().train_file(), inside);
+  jobs.Shutdown();
 }
 
 }  // namespace

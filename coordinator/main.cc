@@ -4,13 +4,16 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/grpc_services.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/state_store.h"
+#include "files/path_policy.h"
 #include "flags/flag_parser.h"
 #include "log/log.h"
 #include "metrics/build_info.h"
@@ -33,11 +36,16 @@ int main(int argc, char** argv) {
   int64_t collective_timeout_s = 120;
   double round_settle_s = 10;
   double shutdown_grace_s = 3;
+  std::vector<std::string> data_roots;
   star::FlagParser flags("star-coordinator",
                          "Runs the STaR coordinator: leases question shards to workers, collects "
                          "verified rationales and drives training rounds.");
   flags.AddHostPort("listen", &listen, "HOST:PORT to serve gRPC on (port 0: chosen by the OS)");
   flags.AddString("state-dir", &state_dir, "directory holding the coordinator's state");
+  flags.AddStringList("data-root", &data_roots,
+                      "a folder under which the files a job names (checkpoints, tokenizer, "
+                      "question files) may lie; repeatable (default: the working directory and "
+                      "--state-dir)");
   flags.AddString("port-file", &port_file,
                   "write the bound port to this file once serving (for scripts and tests)");
   flags.AddInt("lease-timeout-seconds", &lease_timeout_s,
@@ -81,6 +89,14 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  if (data_roots.empty()) data_roots = {".", state_dir};
+  absl::StatusOr<star::PathPolicy> paths = star::PathPolicy::Create(data_roots);
+  if (!paths.ok()) {
+    STAR_LOG(ERROR) << paths.status().message();
+    return 1;
+  }
+  STAR_LOG(INFO) << "data roots: " << absl::StrJoin(paths->roots(), ", ");
+
   // Everything the coordinator accepts is committed here before it is acknowledged.
   const std::string database = star::StateStore::PathIn(state_dir);
   absl::StatusOr<std::unique_ptr<star::StateStore>> store = star::StateStore::Open(database);
@@ -107,7 +123,7 @@ int main(int argc, char** argv) {
   star::JobRunnerOptions runner_options;
   runner_options.collective_timeout_ms = static_cast<uint32_t>(collective_timeout_s * 1000);
   runner_options.round_settle = absl::Seconds(round_settle_s);
-  star::JobManager jobs(&coordinator, state_dir, runner_options);
+  star::JobManager jobs(&coordinator, state_dir, *std::move(paths), runner_options);
   if (absl::Status s = jobs.Resume(); !s.ok()) {
     STAR_LOG(ERROR) << "--state-dir " << state_dir << ": " << s.message();
     return 1;

@@ -62,6 +62,33 @@ absl::StatusOr<std::string> PathPolicy::ConfineExisting(const std::string& field
   return Check(field, path, resolved.string());
 }
 
+absl::StatusOr<std::string> PathPolicy::ConfineFolder(const std::string& field,
+                                                      const std::string& path) const {
+  absl::StatusOr<std::string> folder = ConfineExisting(field, path);
+  if (!folder.ok()) return folder.status();
+  std::error_code ec;
+  if (!fs::is_directory(*folder, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": '", Excerpt(path, 200), "' is not a folder"));
+  }
+  for (fs::directory_iterator it(*folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path resolved = fs::canonical(it->path(), ec);
+    if (ec) {
+      ec.clear();
+      continue;  // a dangling link: reading it fails on its own, naming the file
+    }
+    absl::StatusOr<std::string> entry =
+        Check(absl::StrCat(field, " (", it->path().filename().string(), ")"),
+              it->path().string(), resolved.string());
+    if (!entry.ok()) return entry.status();
+  }
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(field, ": '", Excerpt(path, 200), "' cannot be listed: ", ec.message()));
+  }
+  return folder;
+}
+
 absl::StatusOr<std::string> PathPolicy::ConfineForWriting(const std::string& field,
                                                           const std::string& path) const {
   if (path.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": an empty path"));

@@ -31,6 +31,11 @@ class PathPolicy {
   // exist, PERMISSION_DENIED when it lies outside every root; both name `field`.
   absl::StatusOr<std::string> ConfineExisting(const std::string& field, const std::string& path) const;
 
+  // A folder that will be read as a whole (a model checkpoint): the folder and every entry in
+  // it, each resolved, must lie under a root (a link in it to a file elsewhere is refused
+  // naming the entry). Returns the resolved folder.
+  absl::StatusOr<std::string> ConfineFolder(const std::string& field, const std::string& path) const;
+
   // For a path about to be written (it need not exist): its existing part is resolved, the rest
   // taken as written ("..", "." refused there), and the result must lie under a root.
   absl::StatusOr<std::string> ConfineForWriting(const std::string& field, const std::string& path) const;

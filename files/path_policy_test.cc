@@ -69,6 +69,20 @@ TEST_F(PathPolicyTest, ASymlinkInsideARootThatPointsOutIsRefused) {
             absl::StatusCode::kOk);
 }
 
+TEST_F(PathPolicyTest, ACheckpointFolderIsConfinedWithEveryEntryInIt) {
+  absl::StatusOr<std::string> got = policy_->ConfineFolder("checkpoint_path", dir_.File("root/models/m0"));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, fs::canonical(dir_.File("root/models/m0")).string());
+  // A weights file that is a link to a file outside the roots.
+  fs::create_symlink(outside_, dir_.File("root/models/m0/model.safetensors"));
+  got = policy_->ConfineFolder("checkpoint_path", dir_.File("root/models/m0"));
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(got.status().message().find("checkpoint_path (model.safetensors): "), std::string::npos)
+      << got.status();
+  EXPECT_EQ(policy_->ConfineFolder("f", inside_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(PathPolicyTest, ProcAndEtcAreOutsideAndAMissingFileIsNotFound) {
   EXPECT_EQ(policy_->ConfineExisting("f", "/proc/self/environ").status().code(),
             absl::StatusCode::kPermissionDenied);

@@ -54,6 +54,8 @@ absl::StatusOr<std::unique_ptr<DaemonTrio>> DaemonTrio::Start(const TempDir& dir
                             std::pair{std::string("trainer"), trainer}}) {
     std::vector<std::string> flags = MetricsFlags(dir, name);
     argv.insert(argv.end(), flags.begin(), flags.end());
+    std::vector<std::string> roots = DataRootFlags(dir);
+    argv.insert(argv.end(), roots.begin(), roots.end());
     absl::StatusOr<ChildProcess> process = ChildProcess::Start(argv, dir.File(name + ".log"));
     if (!process.ok()) return process.status();
     trio->processes_.emplace(name, std::move(*process));

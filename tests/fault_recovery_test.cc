@@ -79,9 +79,9 @@ class Cluster {
     std::filesystem::remove(port_file);
     const std::string log = File(absl::StrCat("coordinator-", ++coordinator_starts_, ".log"));
     absl::StatusOr<ChildProcess> process = ChildProcess::Start(
-        {BinaryPath("star-coordinator"), "--listen", absl::StrCat("127.0.0.1:", port_),
-         "--state-dir", state(), "--port-file", port_file, "--lease-timeout-seconds", "3",
-         "--collective-timeout-seconds", "10", "--round-settle-seconds", "2"},
+        WithDataRoots({BinaryPath("star-coordinator"), "--listen", absl::StrCat("127.0.0.1:", port_),
+                       "--state-dir", state(), "--port-file", port_file, "--lease-timeout-seconds",
+                       "3", "--collective-timeout-seconds", "10", "--round-settle-seconds", "2"}),
         log);
     if (!process.ok()) return process.status();
     coordinator_ = std::make_unique<ChildProcess>(std::move(*process));
@@ -96,8 +96,8 @@ class Cluster {
 
   absl::Status StartWorker(int index) {
     absl::StatusOr<ChildProcess> process = ChildProcess::Start(
-        {BinaryPath("star-worker"), "--coordinator", address(), "--poll-wait-ms", "200",
-         "--hostname", absl::StrCat("w", index)},
+        WithDataRoots({BinaryPath("star-worker"), "--coordinator", address(), "--poll-wait-ms",
+                       "200", "--hostname", absl::StrCat("w", index)}),
         WorkerLog(index));
     if (!process.ok()) return process.status();
     workers_[index] = std::make_unique<ChildProcess>(std::move(*process));
@@ -107,8 +107,9 @@ class Cluster {
   absl::Status StartTrainer(int index) {
     const std::string log = File(absl::StrCat("trainer-t", index, "-", ++trainer_starts_[index], ".log"));
     absl::StatusOr<ChildProcess> process = ChildProcess::Start(
-        {BinaryPath("star-trainer"), "--coordinator", address(), "--hostname", "127.0.0.1",
-         "--trainer-id", absl::StrCat("t", index), "--poll-wait-ms", "200"},
+        WithDataRoots({BinaryPath("star-trainer"), "--coordinator", address(), "--hostname",
+                       "127.0.0.1", "--trainer-id", absl::StrCat("t", index), "--poll-wait-ms",
+                       "200"}),
         log);
     if (!process.ok()) return process.status();
     trainers_[index] = std::make_unique<ChildProcess>(std::move(*process));
@@ -228,6 +229,12 @@ class Cluster {
 
  private:
   std::string File(const std::string& name) const { return dir_ + "/" + name; }
+  // `argv` with the data roots every process of the run shares: the run's folder and the
+  // source tree (the example model's config and tokenizer).
+  std::vector<std::string> WithDataRoots(std::vector<std::string> argv) const {
+    argv.insert(argv.end(), {"--data-root", dir_, "--data-root", STAR_SOURCE_DIR});
+    return argv;
+  }
   static void Kill(ChildProcess& process) {
     process.Signal(SIGKILL);
     (void)process.Wait(absl::Seconds(10));

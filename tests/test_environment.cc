@@ -169,6 +169,10 @@ bool InCi() {
   return !value.empty() && value != "0" && value != "false";
 }
 
+std::vector<std::string> DataRootFlags(const TempDir& dir) {
+  return {"--data-root", dir.path(), "--data-root", STAR_SOURCE_DIR};
+}
+
 absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Duration timeout,
                                                    const std::vector<std::string>& extra_args,
                                                    const ClientSecurity& security) {
@@ -177,6 +181,7 @@ absl::StatusOr<RunningCoordinator> StartCoordinator(const TempDir& dir, absl::Du
   std::string log_path = dir.File("coordinator.log");
   std::vector<std::string> argv = {BinaryPath("star-coordinator"), "--listen", "127.0.0.1:0",
                                    "--state-dir", dir.File("state"), "--port-file", port_file};
+  for (const std::string& flag : DataRootFlags(dir)) argv.push_back(flag);
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   absl::StatusOr<ChildProcess> process = ChildProcess::Start(argv, log_path);
   if (!process.ok()) return process.status();

@@ -36,6 +36,10 @@ class TempDir {
   std::string path_;
 };
 
+// "--data-root DIR" flags for a daemon of a test: `dir` (models, question files, state) and the
+// source tree (the examples' config and tokenizer).
+std::vector<std::string> DataRootFlags(const TempDir& dir);
+
 // The whole content of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
 

@@ -59,10 +59,13 @@ TEST(TrainerProcessTest, TwoRanksTrainARoundAndRankZeroWritesTheModel) {
 
   std::vector<ChildProcess> trainers;
   for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<ChildProcess> t = ChildProcess::Start(
-        {BinaryPath("star-trainer"), "--coordinator", (*server)->address(), "--hostname",
-         "127.0.0.1", "--trainer-id", "t" + std::to_string(i), "--poll-wait-ms", "200"},
-        dir.File("trainer-" + std::to_string(i) + ".log"));
+    std::vector<std::string> argv = {BinaryPath("star-trainer"), "--coordinator",
+                                     (*server)->address(), "--hostname", "127.0.0.1",
+                                     "--trainer-id", "t" + std::to_string(i), "--poll-wait-ms",
+                                     "200"};
+    for (const std::string& flag : testing::DataRootFlags(dir)) argv.push_back(flag);
+    absl::StatusOr<ChildProcess> t =
+        ChildProcess::Start(argv, dir.File("trainer-" + std::to_string(i) + ".log"));
     ASSERT_TRUE(t.ok());
     trainers.push_back(std::move(*t));
   }

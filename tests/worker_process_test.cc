@@ -53,9 +53,10 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
   }
   ASSERT_TRUE(coordinator.shards().Add(shard).ok());
 
-  absl::StatusOr<ChildProcess> worker = ChildProcess::Start(
-      {BinaryPath("star-worker"), "--coordinator", (*server)->address(), "--poll-wait-ms", "200"},
-      dir.File("worker.log"));
+  std::vector<std::string> argv = {BinaryPath("star-worker"), "--coordinator",
+                                   (*server)->address(), "--poll-wait-ms", "200"};
+  for (const std::string& flag : testing::DataRootFlags(dir)) argv.push_back(flag);
+  absl::StatusOr<ChildProcess> worker = ChildProcess::Start(argv, dir.File("worker.log"));
   ASSERT_TRUE(worker.ok());
   absl::Time deadline = absl::Now() + absl::Seconds(120);
   while (!coordinator.shards().AllDone() && absl::Now() < deadline) {
@@ -68,6 +69,58 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
   EXPECT_NE(log.find("loaded checkpoint m0"), std::string::npos) << log;
   // Five wrong direct answers and five wrong hinted ones, all re-verified and rejected.
   EXPECT_NE(log.find("accepted 0, rejected 10"), std::string::npos) << log;
+  EXPECT_EQ(*coordinator.store().AcceptedCount(), 0);
+  (*server)->Shutdown(absl::Seconds(1));
+}
+
+TEST(WorkerProcessTest, ACheckpointOutsideTheWorkersDataRootsIsNotLoaded) {
+  TempDir dir;
+  absl::StatusOr<std::string> model = testing::InitExampleModel(dir, "model");
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::filesystem::create_directories(dir.File("only-here"));
+
+  Coordinator coordinator(CoordinatorOptions{});
+  CoordinatorGrpcService service(&coordinator);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start("127.0.0.1:0", {{star::v1::Coordinator::service_full_name(), &service}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  star::v1::Shard shard;
+  shard.set_shard_id("s-outside");
+  shard.set_job_id("job");
+  shard.set_iteration(1);
+  shard.set_kind(star::v1::SHARD_KIND_GENERATE);
+  shard.set_checkpoint_id("m0");
+  shard.set_checkpoint_path(*model);
+  shard.mutable_task()->mutable_addition()->set_max_digits(2);
+  shard.mutable_generation()->set_max_new_tokens(24);
+  for (const Question& q : AdditionTask::Generate(2, 2, 1, 100)) {
+    auto* sq = shard.add_questions();
+    sq->set_question_id(q.id);
+    sq->set_prompt(AdditionTask().Prompt(q));
+    sq->set_gold_answer(q.answer);
+  }
+  ASSERT_TRUE(coordinator.shards().Add(shard).ok());
+
+  absl::StatusOr<ChildProcess> worker = ChildProcess::Start(
+      {BinaryPath("star-worker"), "--coordinator", (*server)->address(), "--poll-wait-ms", "200",
+       "--data-root", dir.File("only-here")},
+      dir.File("worker.log"));
+  ASSERT_TRUE(worker.ok());
+  const std::string expected = "shard s-outside: checkpoint_path: '" + *model + "' resolves to '" +
+                               std::filesystem::canonical(*model).string() +
+                               "', outside the data roots (" +
+                               std::filesystem::canonical(dir.File("only-here")).string() + ")";
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (ReadFile(dir.File("worker.log")).find(expected) == std::string::npos &&
+         absl::Now() < deadline) {
+    ASSERT_FALSE(worker->Poll().has_value()) << ReadFile(dir.File("worker.log"));
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(worker->Stop(absl::Seconds(10)), 0);
+  const std::string log = ReadFile(dir.File("worker.log"));
+  EXPECT_NE(log.find(expected), std::string::npos) << log;
+  EXPECT_EQ(log.find("loaded checkpoint"), std::string::npos) << log;
+  EXPECT_FALSE(coordinator.shards().AllDone());
   EXPECT_EQ(*coordinator.store().AcceptedCount(), 0);
   (*server)->Shutdown(absl::Seconds(1));
 }

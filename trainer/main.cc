@@ -36,6 +36,9 @@ struct TrainerFlags {
   int64_t threads = 1;
   // From --tls-* (see service/channel_security.h); plaintext by default.
   ClientSecurity security;
+  // From --data-root: the only folders a round's models may be read from and written to.
+  std::vector<std::string> data_roots = {"."};
+  std::unique_ptr<PathPolicy> paths;
 };
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
@@ -45,7 +48,7 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
 // Streams this rank's examples, trains and reports. Failures go into the report, which the
 // coordinator uses to re-run the round with the ranks still alive.
 void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& assignment,
-              int listener_fd, TrainerMetrics& metrics) {
+              const PathPolicy& data_roots, int listener_fd, TrainerMetrics& metrics) {
   absl::Time start = absl::Now();
   metrics.RoundStarted(static_cast<int>(assignment.rank()),
                        static_cast<int>(assignment.world_size()));
@@ -80,7 +83,7 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
   absl::Time window_start = absl::Now();
   int64_t window_tokens = 0;
   star::v1::ReportRoundRequest report = RunAssignedRound(
-      assignment, examples, listener_fd, [&](const StepStats& step) {
+      assignment, examples, data_roots, listener_fd, [&](const StepStats& step) {
         metrics.RecordStep(step);
         window_tokens += step.tokens;
         const absl::Duration window = absl::Now() - window_start;
@@ -180,7 +183,7 @@ void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop,
     }
     metrics.RecordJoinRequest(response.has_assignment() ? "assigned" : "waited");
     if (response.has_assignment()) {
-      RunRound(stub.get(), response.assignment(), listener->Release(), metrics);
+      RunRound(stub.get(), response.assignment(), *flags.paths, listener->Release(), metrics);
     }
   }
 }
@@ -207,6 +210,9 @@ int main(int argc, char** argv) {
                "compute threads (1 suits several processes per machine)", 1, 256);
   flags.AddInt("poll-wait-ms", &trainer_flags.poll_wait_ms,
                "how long one join long-poll waits for a round", 10, 30000);
+  flags.AddStringList("data-root", &trainer_flags.data_roots,
+                      "a folder under which the models a round reads and writes may lie; "
+                      "repeatable");
   star::SecurityFlags security_flags;
   star::AddClientSecurityFlags(flags, &security_flags, /*with_token=*/false);
   star::metrics::MetricsFlags metrics_flags;
@@ -219,6 +225,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   trainer_flags.security = std::move(*security);
+  absl::StatusOr<star::PathPolicy> paths = star::PathPolicy::Create(trainer_flags.data_roots);
+  if (!paths.ok()) {
+    STAR_LOG(ERROR) << paths.status().message();
+    return 1;
+  }
+  trainer_flags.paths = std::make_unique<star::PathPolicy>(*std::move(paths));
 
   star::SetTrainerThreads(static_cast<int>(trainer_flags.threads));
   star::ComputeCapabilities caps = star::ProbeComputeCapabilities();

@@ -31,10 +31,17 @@ void SetTrainerThreads(int threads) { at::set_num_threads(std::max(1, threads));
 
 star::v1::ReportRoundRequest RunAssignedRound(
     const star::v1::RoundAssignment& a, const std::vector<star::v1::TrainingExample>& examples,
-    int listener_fd, const std::function<void(const StepStats&)>& on_step,
+    const PathPolicy& data_roots, int listener_fd,
+    const std::function<void(const StepStats&)>& on_step,
     const std::function<bool()>& stop_requested) {
   if (a.rank() != 0 && listener_fd >= 0) ::close(listener_fd);
-  const std::string base = a.base_checkpoint();
+  absl::StatusOr<std::string> confined_base =
+      data_roots.ConfineFolder("base_checkpoint", a.base_checkpoint());
+  if (!confined_base.ok()) return Failed(a, confined_base.status());
+  absl::StatusOr<std::string> output =
+      data_roots.ConfineForWriting("output_checkpoint", a.output_checkpoint());
+  if (!output.ok()) return Failed(a, output.status());
+  const std::string base = *confined_base;
   absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile(absl::StrCat(base, "/tokenizer.json"));
   if (!tokenizer.ok()) return Failed(a, tokenizer.status());
   absl::StatusOr<ModelConfig> config = ModelConfig::FromFile(absl::StrCat(base, "/config.json"));
@@ -63,7 +70,7 @@ star::v1::ReportRoundRequest RunAssignedRound(
 
   RoundOptions options;
   options.base_checkpoint = base;
-  options.output_checkpoint = a.output_checkpoint();
+  options.output_checkpoint = *output;
   options.steps = a.steps();
   options.learning_rate = a.training().learning_rate();
   options.warmup_steps = a.training().warmup_steps();

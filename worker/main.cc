@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "files/path_policy.h"
 #include "flags/flag_parser.h"
 #include "grpcpp/grpcpp.h"
 #include "log/log.h"
@@ -35,6 +36,9 @@ struct WorkerFlags {
   int64_t threads = 1;
   // From --tls-* (see service/channel_security.h); plaintext by default.
   ClientSecurity security;
+  // From --data-root: the only folders a shard's checkpoint may be loaded from.
+  std::vector<std::string> data_roots = {"."};
+  std::unique_ptr<PathPolicy> paths;
 };
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
@@ -44,24 +48,30 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
 // The model of the last checkpoint used, kept while shards keep naming it.
 class GeneratorCache {
  public:
-  explicit GeneratorCache(WorkerMetrics* metrics) : metrics_(metrics) {}
+  GeneratorCache(WorkerMetrics* metrics, const PathPolicy* paths)
+      : metrics_(metrics), paths_(paths) {}
 
-  absl::StatusOr<TextGenerator*> Get(const std::string& id, const std::string& path) {
+  // The coordinator names the checkpoint; it is loaded only from under this worker's own data
+  // roots (a checkpoint_path elsewhere fails the shard, naming the roots).
+  absl::StatusOr<TextGenerator*> Get(const std::string& id, const std::string& checkpoint_path) {
     if (generator_ == nullptr || id != id_) {
       generator_.reset();
+      absl::StatusOr<std::string> path = paths_->ConfineFolder("checkpoint_path", checkpoint_path);
+      if (!path.ok()) return path.status();
       absl::Time start = absl::Now();
-      absl::StatusOr<std::unique_ptr<TextGenerator>> loaded = TextGenerator::Load(path);
+      absl::StatusOr<std::unique_ptr<TextGenerator>> loaded = TextGenerator::Load(*path);
       if (!loaded.ok()) return loaded.status();
       metrics_->RecordCheckpointLoad(absl::Now() - start);
       generator_ = std::move(*loaded);
       id_ = id;
-      STAR_LOG(INFO) << "loaded checkpoint " << id << " from " << path;
+      STAR_LOG(INFO) << "loaded checkpoint " << id << " from " << *path;
     }
     return generator_.get();
   }
 
  private:
   WorkerMetrics* metrics_;
+  const PathPolicy* paths_;
   std::string id_;
   std::unique_ptr<TextGenerator> generator_;
 };
@@ -179,7 +189,7 @@ void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id
 void RunWorker(const WorkerFlags& flags, const StopFlag& stop, WorkerMetrics& metrics) {
   auto stub = star::v1::Coordinator::NewStub(MakeChannel(flags.coordinator, flags.security));
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
-  GeneratorCache cache(&metrics);
+  GeneratorCache cache(&metrics, flags.paths.get());
   absl::Duration renew_interval = absl::Seconds(20);
   std::string worker_id;
   while (!stop.stopped()) {
@@ -253,6 +263,8 @@ int main(int argc, char** argv) {
                "how long one lease long-poll waits for a shard", 10, 30000);
   flags.AddInt("threads", &worker_flags.threads,
                "compute threads for generation (1 suits several processes per machine)", 1, 256);
+  flags.AddStringList("data-root", &worker_flags.data_roots,
+                      "a folder under which the checkpoints shards name may lie; repeatable");
   star::SecurityFlags security_flags;
   star::AddClientSecurityFlags(flags, &security_flags, /*with_token=*/false);
   star::metrics::MetricsFlags metrics_flags;
@@ -265,6 +277,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   worker_flags.security = std::move(*security);
+  absl::StatusOr<star::PathPolicy> paths = star::PathPolicy::Create(worker_flags.data_roots);
+  if (!paths.ok()) {
+    STAR_LOG(ERROR) << paths.status().message();
+    return 1;
+  }
+  worker_flags.paths = std::make_unique<star::PathPolicy>(*std::move(paths));
   star::SetComputeThreads(static_cast<int>(worker_flags.threads));
 
   star::metrics::MetricRegistry registry;
