@@ -197,6 +197,9 @@ bool IsSafeFolderName(absl::string_view name) {
   });
 }
 
+// The longest path a job may name (PATH_MAX).
+constexpr size_t kMaxPathBytes = 4096;
+
 absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& source) {
   absl::Status s;
   auto check = [&](bool ok, const std::string& field, const std::string& what) {
@@ -242,12 +245,19 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
           "needs lengths above seed_max_digits (seed_max_digits < max_digits)");
     check(a.eval_max_digits() == 0 || (a.eval_max_digits() >= a.max_digits() && a.eval_max_digits() <= 18),
           "task.addition.eval_max_digits", "must be 0 (= max_digits) or max_digits-18");
+    check(star::v1::AdditionTaskSpec::Format_IsValid(a.format()), "task.addition.format",
+          absl::StrCat(a.format(), " is not a format (scratchpad, columns)"));
+    check(a.train_file().size() <= kMaxPathBytes, "task.addition.train_file", "is too long");
+    check(a.eval_file().size() <= kMaxPathBytes, "task.addition.eval_file", "is too long");
   }
   const auto& m = spec.model();
   check(!m.base_checkpoint().empty() || (!m.init_config().empty() && !m.init_tokenizer().empty()),
         "model", "needs base_checkpoint, or init_config and init_tokenizer");
   check(m.base_checkpoint().empty() || m.init_config().empty(), "model",
         "base_checkpoint and init_config exclude each other");
+  check(m.base_checkpoint().size() <= kMaxPathBytes, "model.base_checkpoint", "is too long");
+  check(m.init_config().size() <= kMaxPathBytes, "model.init_config", "is too long");
+  check(m.init_tokenizer().size() <= kMaxPathBytes, "model.init_tokenizer", "is too long");
   const auto& g = spec.generation();
   check(g.max_new_tokens() >= 1 && g.max_new_tokens() <= 8192, "generation.max_new_tokens",
         "must be 1-8192");
@@ -269,7 +279,8 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
         "must be 0-1000");
   check(t.learning_rate() > 0 && t.learning_rate() <= 1, "training.learning_rate",
         "must be in (0, 1]");
-  check(t.grad_clip() >= 0, "training.grad_clip", "must be >= 0 (0: no clipping)");
+  check(std::isfinite(t.grad_clip()) && t.grad_clip() >= 0, "training.grad_clip",
+        "must be a finite number >= 0 (0: no clipping)");
   check(t.weight_decay() >= 0 && t.weight_decay() < 1, "training.weight_decay", "must be in [0, 1)");
   check(t.global_batch_size() >= 1 && t.global_batch_size() <= 65536,
         "training.global_batch_size", "must be 1-65536");
@@ -278,6 +289,8 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
   check(t.world_size() == 0 || t.global_batch_size() % t.world_size() == 0,
         "training.global_batch_size", "must be a multiple of training.world_size");
   check(spec.iterations() >= 1 && spec.iterations() <= 1000, "iterations", "must be 1-1000");
+  check(spec.plateau_min_gain() >= 0 && spec.plateau_min_gain() <= 1, "plateau_min_gain",
+        "must be in [0, 1] (a fraction of the held-out questions)");
   check(spec.shard_size() >= 1 && spec.shard_size() <= 100'000, "shard_size", "must be 1-100000");
   check(spec.lease_timeout_seconds() >= 1 && spec.lease_timeout_seconds() <= 86400,
         "lease_timeout_seconds", "must be 1-86400");

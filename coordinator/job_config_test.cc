@@ -1,5 +1,8 @@
 #include "coordinator/job_config.h"
 
+#include <cmath>
+#include <functional>
+
 #include "gtest/gtest.h"
 
 namespace star {
@@ -90,6 +93,30 @@ TEST(JobConfigTest, MeaninglessValuesAreNamed) {
   ExpectError(std::string(kJob) + "name: \"a\\0b\"\n", "name: 'a\\x00\\x62' may hold only");
   ExpectError(std::string(kJob) + "model: {base_checkpoint: /m, init_config: c.json, init_tokenizer: t.json}\n",
               "model: base_checkpoint and init_config exclude each other");
+}
+
+// What a job file cannot say (YAML numbers here must be finite) but an API client can send.
+TEST(JobConfigTest, SubmittedSpecsWithValuesNoFileCanHoldAreRefused) {
+  absl::StatusOr<star::v1::JobSpec> valid = ParseJobYaml(kJob, "job.yaml");
+  ASSERT_TRUE(valid.ok()) << valid.status();
+  const auto refused = [&](const std::function<void(star::v1::JobSpec&)>& change,
+                           const std::string& expected) {
+    star::v1::JobSpec spec = *valid;
+    change(spec);
+    absl::Status s = ValidateJobSpec(spec, "spec");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << expected;
+    EXPECT_NE(s.message().find(expected), std::string::npos) << s;
+  };
+  refused([](star::v1::JobSpec& s) { s.mutable_training()->set_grad_clip(INFINITY); },
+          "spec: training.grad_clip: must be a finite number");
+  refused([](star::v1::JobSpec& s) { s.set_plateau_min_gain(NAN); }, "spec: plateau_min_gain: ");
+  refused([](star::v1::JobSpec& s) { s.set_plateau_min_gain(-INFINITY); }, "plateau_min_gain");
+  refused([](star::v1::JobSpec& s) {
+    s.mutable_task()->mutable_addition()->set_format(static_cast<star::v1::AdditionTaskSpec::Format>(7));
+  }, "spec: task.addition.format: 7 is not a format");
+  refused([](star::v1::JobSpec& s) {
+    s.mutable_model()->set_init_config(std::string(5000, 'a'));
+  }, "spec: model.init_config: is too long");
 }
 
 TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {

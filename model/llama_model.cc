@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "files/bounded_read.h"
+#include "files/excerpt.h"
 #include "model/safetensors.h"
 #include "nlohmann/json.hpp"
 
@@ -58,8 +60,10 @@ absl::StatusOr<std::vector<std::unique_ptr<SafetensorsFile>>> OpenWeightFiles(
     return absl::NotFoundError(absl::StrCat(dir, ": neither model.safetensors nor "
                                                  "model.safetensors.index.json exists"));
   }
-  std::ifstream in(index);
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  // A real index is a few hundred kilobytes; 16 MiB is far beyond any.
+  absl::StatusOr<std::string> text = ReadFileBounded(index, 16 << 20);
+  if (!text.ok()) return text.status();
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || !j.contains("weight_map") ||
       !j["weight_map"].is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(index, ": weight_map missing or not a map"));
@@ -68,12 +72,12 @@ absl::StatusOr<std::vector<std::unique_ptr<SafetensorsFile>>> OpenWeightFiles(
   for (auto& [tensor, file] : j["weight_map"].items()) {
     if (!file.is_string()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(index, ": weight_map entry for '", tensor, "' is not a file name"));
+          absl::StrCat(index, ": weight_map entry for '", Excerpt(tensor), "' is not a file name"));
     }
     std::string name = file.get<std::string>();
-    if (name.find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(index, ": shard '", name, "' must be a file in the model directory"));
+    if (name.find('/') != std::string::npos || name.empty() || name[0] == '.') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          index, ": shard '", Excerpt(name), "' must be a file in the model directory"));
     }
     shard_names.insert(name);
   }

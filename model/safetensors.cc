@@ -190,6 +190,12 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
     ::close(fd);
     return absl::InternalError(absl::StrCat(path, ": cannot stat"));
   }
+  // Mapped, so its size is what it is: only a regular file (a /proc file reports 0 and is
+  // refused as truncated, a device or FIFO is not opened at all).
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is not a regular file"));
+  }
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
   file->mapping_size_ = static_cast<size_t>(st.st_size);

@@ -86,6 +86,18 @@ TEST_F(SafetensorsTest, MissingFileIsNotFound) {
   EXPECT_NE(file.status().message().find("nope.safetensors"), std::string::npos);
 }
 
+TEST_F(SafetensorsTest, OnlyRegularFilesAreOpened) {
+  // A /proc file reports size 0 (refused as truncated); a folder or a device is not mapped.
+  EXPECT_EQ(SafetensorsFile::Open("/proc/self/maps").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  for (const std::string path : {std::string("/dev/zero"), dir_.string()}) {
+    absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::Open(path);
+    EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument) << path;
+    EXPECT_NE(file.status().message().find("is not a regular file"), std::string::npos)
+        << file.status();
+  }
+}
+
 TEST_F(SafetensorsTest, FileShorterThanLengthPrefixIsTruncated) {
   std::string path = Path("short.safetensors");
   std::ofstream(path) << "abc";

@@ -1,7 +1,9 @@
 // `star submit` against a real coordinator process, and its --dry-run file check.
 
 #include <csignal>
+#include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -20,16 +22,20 @@ using ::star::testing::RunCommand;
 using ::star::testing::StartCoordinator;
 using ::star::testing::TempDir;
 
-const char kJob[] = R"(name: submitted
-task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4}}
-model: {base_checkpoint: /nonexistent/model}
-iterations: 1
-)";
+// A job whose base model is an empty folder of `dir` (under the coordinator's data roots): it
+// is accepted, and fails as soon as it runs (there is no config.json to load).
+std::string Job(const TempDir& dir) {
+  std::filesystem::create_directories(dir.File("empty-model"));
+  return absl::StrCat("name: submitted\n",
+                      "task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4}}\n",
+                      "model: {base_checkpoint: ", dir.File("empty-model"), "}\n",
+                      "iterations: 1\n");
+}
 
 TEST(SubmitCommandTest, DryRunChecksTheFileWithoutAnyCoordinator) {
   TempDir dir;
   auto [status, output] = RunCommand(
-      {BinaryPath("star"), "submit", dir.Write("job.yaml", kJob), "--dry-run",
+      {BinaryPath("star"), "submit", dir.Write("job.yaml", Job(dir)), "--dry-run",
        "--coordinator", "127.0.0.1:1"},
       dir);
   EXPECT_EQ(status, 0) << output;
@@ -47,7 +53,7 @@ TEST(SubmitCommandTest, SubmitsToARunningCoordinatorAndReportsAnUnreachableOne) 
   TempDir dir;
   absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  std::string job = dir.Write("job.yaml", kJob);
+  std::string job = dir.Write("job.yaml", Job(dir));
   auto [status, output] = RunCommand(
       {BinaryPath("star"), "submit", job, "--coordinator", coordinator->address}, dir);
   ASSERT_EQ(status, 0) << output;
@@ -64,7 +70,8 @@ TEST(SubmitCommandTest, SubmitsToARunningCoordinatorAndReportsAnUnreachableOne) 
   star::v1::JobStatus known;
   ASSERT_TRUE(jobs->GetJob(&context, get, &known).ok());
   EXPECT_EQ(known.spec().name(), "submitted");
-  EXPECT_EQ(known.spec().model().base_checkpoint(), "/nonexistent/model");
+  EXPECT_EQ(known.spec().model().base_checkpoint(),
+            std::filesystem::canonical(dir.File("empty-model")).string());
 
   auto [down_status, down_output] =
       RunCommand({BinaryPath("star"), "submit", job, "--coordinator", "127.0.0.1:1"}, dir);
@@ -79,7 +86,7 @@ TEST(SubmitCommandTest, WatchAndStatusShowTheCoordinatorsJobs) {
   TempDir dir;
   absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  auto [status, output] = RunCommand({BinaryPath("star"), "submit", dir.Write("job.yaml", kJob),
+  auto [status, output] = RunCommand({BinaryPath("star"), "submit", dir.Write("job.yaml", Job(dir)),
                                       "--coordinator", coordinator->address},
                                      dir);
   ASSERT_EQ(status, 0) << output;
@@ -88,7 +95,9 @@ TEST(SubmitCommandTest, WatchAndStatusShowTheCoordinatorsJobs) {
   EXPECT_EQ(watch_status, 1) << watch_output;
   EXPECT_NE(watch_output.find("job submitted-1 on " + coordinator->address), std::string::npos)
       << watch_output;
-  EXPECT_NE(watch_output.find("job ended JOB_STATE_FAILED: /nonexistent/model/config.json"),
+  const std::string missing_config =
+      std::filesystem::canonical(dir.File("empty-model")).string() + "/config.json";
+  EXPECT_NE(watch_output.find("job ended JOB_STATE_FAILED: " + missing_config),
             std::string::npos)
       << watch_output;
   auto [status_status, status_output] = RunCommand(
@@ -96,7 +105,7 @@ TEST(SubmitCommandTest, WatchAndStatusShowTheCoordinatorsJobs) {
   EXPECT_EQ(status_status, 0) << status_output;
   EXPECT_NE(status_output.find("jobs: 1"), std::string::npos) << status_output;
   EXPECT_NE(status_output.find("submitted-1 JOB_STATE_FAILED"), std::string::npos) << status_output;
-  EXPECT_NE(status_output.find("error: /nonexistent/model/config.json"), std::string::npos)
+  EXPECT_NE(status_output.find("error: " + missing_config), std::string::npos)
       << status_output;
 
   auto [unknown_status, unknown_output] = RunCommand(
