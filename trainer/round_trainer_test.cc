@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "model/llama_model.h"
+#include "trainer/round_runner.h"
 
 namespace star {
 namespace {
@@ -205,6 +206,34 @@ TEST_F(RoundTrainerTest, NoStepsNoExamplesOrNoBaseAreRejected) {
   options.base_checkpoint = (dir_ / "missing").string();
   EXPECT_EQ(RunTrainingRound(options, examples_, *collective).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// A round whose models lie outside this rank's data roots fails before anything is read or
+// written, its report naming the field and the roots.
+TEST_F(RoundTrainerTest, AnAssignedRoundOutsideTheDataRootsFailsNamingTheField) {
+  std::filesystem::create_directories(dir_ / "roots");
+  absl::StatusOr<PathPolicy> roots = PathPolicy::Create({(dir_ / "roots").string()});
+  ASSERT_TRUE(roots.ok()) << roots.status();
+  star::v1::RoundAssignment assignment;
+  assignment.set_round_id("r-outside");
+  assignment.set_world_size(1);
+  assignment.set_steps(1);
+  assignment.set_base_checkpoint(base_);
+  assignment.set_output_checkpoint((dir_ / "roots" / "m1").string());
+  star::v1::ReportRoundRequest report = RunAssignedRound(assignment, {}, *roots, -1, {});
+  EXPECT_FALSE(report.ok());
+  EXPECT_NE(report.error().find("base_checkpoint: '" + base_ + "'"), std::string::npos)
+      << report.error();
+  EXPECT_NE(report.error().find("outside the data roots"), std::string::npos) << report.error();
+
+  // The base inside, the output folder outside (through ..).
+  std::filesystem::rename(base_, dir_ / "roots" / "base");
+  assignment.set_base_checkpoint((dir_ / "roots" / "base").string());
+  assignment.set_output_checkpoint((dir_ / "roots" / ".." / "m1").string());
+  report = RunAssignedRound(assignment, {}, *roots, -1, {});
+  EXPECT_FALSE(report.ok());
+  EXPECT_NE(report.error().find("output_checkpoint: "), std::string::npos) << report.error();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "m1"));
 }
 
 }  // namespace
