@@ -162,7 +162,8 @@ TEST(StarRunTest, AJobThatCannotFitTheContextFailsNamingTheField) {
                      << "training: {seed_steps: 1, world_size: 1}\n"
                      << "iterations: 1\n";
   auto [status, output] = RunCommand({BinaryPath("star"), "run", job, "--workers", "1",
-                                      "--state-dir", dir.File("state")},
+                                      "--state-dir", dir.File("state"), "--data-root",
+                                      STAR_SOURCE_DIR},
                                      dir, absl::Seconds(120));
   EXPECT_EQ(status, 1) << output;
   EXPECT_NE(output.find("JOB_STATE_FAILED: generation.max_new_tokens 1020 plus the longest prompt"),
