@@ -90,6 +90,40 @@ absl::StatusOr<star::v1::LeaseShardResponse> Coordinator::LeaseShardUncounted(
   return response;
 }
 
+void Coordinator::LeaseShardAsync(
+    const star::v1::LeaseShardRequest& request,
+    std::function<void(absl::StatusOr<star::v1::LeaseShardResponse>)> done) {
+  const absl::Time start = absl::Now();
+  CoordinatorMetrics* metrics = options_.metrics;
+  auto answer = [metrics, start, done = std::move(done)](
+                    absl::StatusOr<star::v1::LeaseShardResponse> response) {
+    if (metrics != nullptr) {
+      metrics->RecordLeaseShard(
+          absl::Now() - start,
+          !response.ok() ? "error" : response->lease_id().empty() ? "empty" : "leased");
+    }
+    done(std::move(response));
+  };
+  if (absl::Status s = CheckText("worker_id", request.worker_id(), kMaxIdLength, true); !s.ok()) {
+    return answer(s);
+  }
+  if (absl::Status s = registry_.TouchWorker(request.worker_id()); !s.ok()) return answer(s);
+  const absl::Duration wait = std::min(absl::Milliseconds(request.wait_ms()), options_.max_wait);
+  // `answer` is copied into the queue's callback; the queue calls exactly one copy.
+  absl::Status queued = shards_.LeaseAsync(
+      request.worker_id(), options_.lease_timeout, wait,
+      [answer](std::optional<ShardLease> lease) {
+        star::v1::LeaseShardResponse response;
+        if (lease) {
+          response.set_lease_id(lease->lease_id);
+          *response.mutable_shard() = std::move(lease->shard);
+          response.set_lease_expires_unix_ms(absl::ToUnixMillis(lease->expires));
+        }
+        answer(std::move(response));
+      });
+  if (!queued.ok()) answer(queued);
+}
+
 absl::StatusOr<star::v1::RenewLeaseResponse> Coordinator::RenewLease(
     const star::v1::RenewLeaseRequest& request) {
   if (absl::Status s = CheckText("worker_id", request.worker_id(), kMaxIdLength, true); !s.ok()) {

@@ -7,6 +7,7 @@
 // Thread-safe: every handler may run concurrently with every other.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -58,6 +59,11 @@ class Coordinator {
       const star::v1::RegisterWorkerRequest& request);
   absl::StatusOr<star::v1::LeaseShardResponse> LeaseShard(
       const star::v1::LeaseShardRequest& request);
+  // LeaseShard() without a thread held while it waits (ShardQueue::LeaseAsync): `done` is
+  // called exactly once, at once for a refused request or an immediate answer, later from the
+  // queue's dispatcher thread for a wait.
+  void LeaseShardAsync(const star::v1::LeaseShardRequest& request,
+                       std::function<void(absl::StatusOr<star::v1::LeaseShardResponse>)> done);
   absl::StatusOr<star::v1::RenewLeaseResponse> RenewLease(
       const star::v1::RenewLeaseRequest& request);
   // Checks the whole request against the coordinator's copy of the shard first (a result for a

@@ -19,7 +19,7 @@ grpc::Status Serve(Response* response, Handler&& handler) {
   return grpc::Status::OK;
 }
 
-grpc::Status Authenticate(const CallAuthenticator* auth, const grpc::ServerContext& context) {
+grpc::Status Authenticate(const CallAuthenticator* auth, const grpc::ServerContextBase& context) {
   return auth == nullptr ? grpc::Status::OK : auth->Check(context);
 }
 
@@ -32,11 +32,26 @@ grpc::Status CoordinatorGrpcService::RegisterWorker(grpc::ServerContext* context
   return Serve(response, [&] { return coordinator_->RegisterWorker(*request); });
 }
 
-grpc::Status CoordinatorGrpcService::LeaseShard(grpc::ServerContext* context,
-                                                const star::v1::LeaseShardRequest* request,
-                                                star::v1::LeaseShardResponse* response) {
-  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
-  return Serve(response, [&] { return coordinator_->LeaseShard(*request); });
+grpc::ServerUnaryReactor* CoordinatorGrpcService::LeaseShard(
+    grpc::CallbackServerContext* context, const star::v1::LeaseShardRequest* request,
+    star::v1::LeaseShardResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) {
+    reactor->Finish(s);
+    return reactor;
+  }
+  // The call, and so `response`, lives until Finish(); the queue answers every wait within
+  // the coordinator's longest long-poll, so Finish() always comes.
+  coordinator_->LeaseShardAsync(
+      *request, [reactor, response](absl::StatusOr<star::v1::LeaseShardResponse> result) {
+        if (!result.ok()) {
+          reactor->Finish(ToGrpcStatus(result.status()));
+          return;
+        }
+        *response = std::move(*result);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
 }
 
 grpc::Status CoordinatorGrpcService::RenewLease(grpc::ServerContext* context,

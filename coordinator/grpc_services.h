@@ -14,7 +14,11 @@
 
 namespace star {
 
-class CoordinatorGrpcService final : public star::v1::Coordinator::Service {
+// LeaseShard is served with gRPC's callback API: a worker waiting for a shard costs a queue
+// entry (ShardQueue::LeaseAsync), not a server thread; the other calls are short and served by
+// the synchronous server's threads.
+class CoordinatorGrpcService final
+    : public star::v1::Coordinator::WithCallbackMethod_LeaseShard<star::v1::Coordinator::Service> {
  public:
   // Both must outlive the service. Every call is first checked by `auth` (null: none); a call
   // it refuses answers UNAUTHENTICATED and does not reach the coordinator.
@@ -25,8 +29,9 @@ class CoordinatorGrpcService final : public star::v1::Coordinator::Service {
   grpc::Status RegisterWorker(grpc::ServerContext* context,
                               const star::v1::RegisterWorkerRequest* request,
                               star::v1::RegisterWorkerResponse* response) override;
-  grpc::Status LeaseShard(grpc::ServerContext* context, const star::v1::LeaseShardRequest* request,
-                          star::v1::LeaseShardResponse* response) override;
+  grpc::ServerUnaryReactor* LeaseShard(grpc::CallbackServerContext* context,
+                                       const star::v1::LeaseShardRequest* request,
+                                       star::v1::LeaseShardResponse* response) override;
   grpc::Status RenewLease(grpc::ServerContext* context, const star::v1::RenewLeaseRequest* request,
                           star::v1::RenewLeaseResponse* response) override;
   grpc::Status SubmitShardResult(grpc::ServerContext* context,

@@ -1,13 +1,113 @@
 #include "coordinator/shard_queue.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 
 namespace star {
 
 ShardQueue::ShardQueue(std::function<absl::Time()> now, int max_leases)
-    : now_(std::move(now)), max_leases_(std::max(1, max_leases)) {}
+    : now_(std::move(now)), max_leases_(std::max(1, max_leases)), dispatcher_([this] { Dispatch(); }) {}
+
+ShardQueue::~ShardQueue() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    dispatch_.Signal();
+  }
+  dispatcher_.join();
+}
+
+ShardLease ShardQueue::LeaseLocked(const std::string& worker_id, absl::Duration lease_timeout) {
+  std::string id = pending_.front();
+  pending_.pop_front();
+  Entry& entry = shards_[id];
+  ++entry.leases;
+  entry.worker_id = worker_id;
+  entry.lease_id = absl::StrFormat("l-%016x", absl::Uniform<uint64_t>(gen_));
+  entry.expires = now_() + lease_timeout;
+  SetStateLocked(id, entry, State::kLeased);
+  leases_[entry.lease_id] = id;
+  return ShardLease{entry.lease_id, entry.shard, entry.expires};
+}
+
+absl::Status ShardQueue::LeaseAsync(const std::string& worker_id, absl::Duration lease_timeout,
+                                    absl::Duration wait, LeaseCallback done) {
+  std::vector<Answer> answers;
+  {
+    absl::MutexLock lock(&mu_);
+    ExpireLeasesLocked();
+    // A worker waits once: a new wait answers its earlier one (empty) and takes its place.
+    if (auto it = waiter_of_worker_.find(worker_id); it != waiter_of_worker_.end()) {
+      answers.push_back({TakeWaiterLocked(it->second), std::nullopt});
+    }
+    if (closed_) {
+      answers.push_back({std::move(done), std::nullopt});
+    } else if (!pending_.empty() && waiters_.empty()) {
+      answers.push_back({std::move(done), LeaseLocked(worker_id, lease_timeout)});
+    } else if (wait <= absl::ZeroDuration()) {
+      answers.push_back({std::move(done), std::nullopt});
+    } else if (waiters_.size() >= kMaxLeaseWaiters) {
+      for (Answer& a : answers) a.done(std::move(a.lease));
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "%d lease requests are already waiting; ask again later", waiters_.size()));
+    } else {
+      const uint64_t sequence = next_waiter_++;
+      const absl::Time deadline = absl::Now() + wait;
+      waiters_[sequence] = Waiter{worker_id, lease_timeout, deadline, std::move(done)};
+      waiter_of_worker_[worker_id] = sequence;
+      waiter_deadlines_.insert({deadline, sequence});
+      dispatch_.Signal();
+    }
+  }
+  for (Answer& a : answers) a.done(std::move(a.lease));
+  return absl::OkStatus();
+}
+
+ShardQueue::LeaseCallback ShardQueue::TakeWaiterLocked(uint64_t sequence) {
+  auto it = waiters_.find(sequence);
+  LeaseCallback done = std::move(it->second.done);
+  waiter_of_worker_.erase(it->second.worker_id);
+  waiter_deadlines_.erase({it->second.deadline, sequence});
+  waiters_.erase(it);
+  return done;
+}
+
+size_t ShardQueue::LeaseWaiters() const {
+  absl::MutexLock lock(&mu_);
+  return waiters_.size();
+}
+
+void ShardQueue::Dispatch() {
+  while (true) {
+    std::vector<Answer> answers;
+    {
+      absl::MutexLock lock(&mu_);
+      // Wake for new work, and at least once a second while anyone waits (leases that run out
+      // meanwhile send their shards back to the queue), or at the earliest deadline.
+      absl::Duration sleep = absl::Seconds(1);
+      if (!waiter_deadlines_.empty()) {
+        sleep = std::min(sleep, waiter_deadlines_.begin()->first - absl::Now());
+      }
+      if (!stopping_ && sleep > absl::ZeroDuration()) dispatch_.WaitWithTimeout(&mu_, sleep);
+      ExpireLeasesLocked();
+      while (!waiters_.empty() && !pending_.empty() && !closed_ && !stopping_) {
+        const uint64_t first = waiters_.begin()->first;
+        const std::string worker_id = waiters_.begin()->second.worker_id;
+        const absl::Duration lease_timeout = waiters_.begin()->second.lease_timeout;
+        answers.push_back({TakeWaiterLocked(first), LeaseLocked(worker_id, lease_timeout)});
+      }
+      const absl::Time now = absl::Now();
+      while (!waiter_deadlines_.empty() &&
+             (closed_ || stopping_ || waiter_deadlines_.begin()->first <= now)) {
+        answers.push_back({TakeWaiterLocked(waiter_deadlines_.begin()->second), std::nullopt});
+      }
+      if (stopping_ && answers.empty()) return;
+    }
+    for (Answer& a : answers) a.done(std::move(a.lease));
+  }
+}
 
 absl::Status ShardQueue::Add(star::v1::Shard shard, bool done) {
   absl::MutexLock lock(&mu_);
@@ -24,6 +124,7 @@ absl::Status ShardQueue::Add(star::v1::Shard shard, bool done) {
   }
   pending_.push_back(id);
   pending_available_.Signal();
+  if (!waiters_.empty()) dispatch_.Signal();
   return absl::OkStatus();
 }
 
@@ -51,6 +152,7 @@ void ShardQueue::ExpireLeasesLocked() {
     // Re-leased before fresh work: an expired shard is the one holding a pass back.
     pending_.push_front(id);
     pending_available_.Signal();
+    if (!waiters_.empty()) dispatch_.Signal();
   }
 }
 
@@ -72,16 +174,7 @@ std::optional<ShardLease> ShardQueue::Lease(const std::string& worker_id,
     if (left <= absl::ZeroDuration()) return std::nullopt;
     pending_available_.WaitWithTimeout(&mu_, std::min(left, absl::Seconds(1)));
   }
-  std::string id = pending_.front();
-  pending_.pop_front();
-  Entry& entry = shards_[id];
-  ++entry.leases;
-  entry.worker_id = worker_id;
-  entry.lease_id = absl::StrFormat("l-%016x", absl::Uniform<uint64_t>(gen_));
-  entry.expires = now_() + lease_timeout;
-  SetStateLocked(id, entry, State::kLeased);
-  leases_[entry.lease_id] = id;
-  return ShardLease{entry.lease_id, entry.shard, entry.expires};
+  return LeaseLocked(worker_id, lease_timeout);
 }
 
 absl::StatusOr<absl::Time> ShardQueue::Renew(const std::string& worker_id,
@@ -214,6 +307,7 @@ void ShardQueue::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
   pending_available_.SignalAll();
+  dispatch_.Signal();
 }
 
 }  // namespace star

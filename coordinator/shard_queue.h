@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
@@ -48,6 +49,8 @@ class ShardQueue {
   // A shard whose lease runs out `max_leases` times (every worker that took it failed or died)
   // is given up: it no longer returns to the queue and FailedShard() names it.
   explicit ShardQueue(std::function<absl::Time()> now = absl::Now, int max_leases = 5);
+  // Answers every waiting LeaseAsync() with nullopt and stops the dispatcher thread.
+  ~ShardQueue();
 
   ShardQueue(const ShardQueue&) = delete;
   ShardQueue& operator=(const ShardQueue&) = delete;
@@ -60,6 +63,19 @@ class ShardQueue {
   // for one. Returns nullopt when none became available (or the queue was closed).
   std::optional<ShardLease> Lease(const std::string& worker_id, absl::Duration lease_timeout,
                                   absl::Duration wait);
+
+  // Lease() without holding a thread while it waits: `done` is called exactly once, with a
+  // lease or with nullopt (the wait ran out, the queue closed, or the same worker asked again,
+  // which replaces its earlier wait: one wait per worker). It runs on the calling thread when
+  // the answer is known at once, otherwise on the queue's dispatcher thread, never under the
+  // queue's lock. Waiters are served in the order they came. kResourceExhausted (and `done`
+  // is not called) when kMaxLeaseWaiters are already waiting.
+  using LeaseCallback = std::function<void(std::optional<ShardLease>)>;
+  static constexpr size_t kMaxLeaseWaiters = 200'000;
+  absl::Status LeaseAsync(const std::string& worker_id, absl::Duration lease_timeout,
+                          absl::Duration wait, LeaseCallback done);
+  // How many LeaseAsync() calls are waiting now.
+  size_t LeaseWaiters() const;
 
   // Extends a live lease by `lease_timeout` from now. kNotFound for an unknown lease,
   // kFailedPrecondition for a lease that expired or belongs to another worker.
@@ -113,7 +129,26 @@ class ShardQueue {
     absl::Time expires;
   };
 
+  struct Waiter {
+    std::string worker_id;
+    absl::Duration lease_timeout;
+    absl::Time deadline;
+    LeaseCallback done;
+  };
+  // Called back outside the lock.
+  struct Answer {
+    LeaseCallback done;
+    std::optional<ShardLease> lease;
+  };
+
   void ExpireLeasesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The oldest pending shard leased to `worker_id` (pending_ must not be empty).
+  ShardLease LeaseLocked(const std::string& worker_id, absl::Duration lease_timeout)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The dispatcher: pairs waiters with pending shards, answers the ones whose wait ran out.
+  void Dispatch();
+  // Removes waiter `sequence` from every index and returns its callback.
+  LeaseCallback TakeWaiterLocked(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves `entry` (shard `id`) to `next`, keeping the counts and the expiry index right.
   void SetStateLocked(const std::string& id, Entry& entry, State next)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -137,6 +172,16 @@ class ShardQueue {
   int64_t counts_[4] ABSL_GUARDED_BY(mu_) = {0, 0, 0, 0};
   std::set<std::pair<absl::Time, std::string>> expiry_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // LeaseAsync() waiters in arrival order (by sequence number), and each worker's one.
+  std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> waiter_of_worker_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<absl::Time, uint64_t>> waiter_deadlines_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;
+  // Signalled when the dispatcher has work: a waiter came, a shard became pending, the queue
+  // closed or is being destroyed.
+  absl::CondVar dispatch_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread dispatcher_;
 };
 
 }  // namespace star

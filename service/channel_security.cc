@@ -161,7 +161,7 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 BearerTokenCheck::BearerTokenCheck(std::string token)
     : expected_(absl::StrCat("Bearer ", token)) {}
 
-grpc::Status BearerTokenCheck::Check(const grpc::ServerContext& context) const {
+grpc::Status BearerTokenCheck::Check(const grpc::ServerContextBase& context) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {
@@ -174,7 +174,7 @@ grpc::Status BearerTokenCheck::Check(const grpc::ServerContext& context) const {
   return grpc::Status::OK;
 }
 
-grpc::Status ClientCertificateCheck::Check(const grpc::ServerContext& context) const {
+grpc::Status ClientCertificateCheck::Check(const grpc::ServerContextBase& context) const {
   // The handshake already refused certificates that do not verify; an authenticated peer is
   // one that presented a good one.
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();

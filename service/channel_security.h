@@ -20,7 +20,7 @@
 
 namespace grpc {
 class ChannelCredentials;
-class ServerContext;
+class ServerContextBase;
 class ServerCredentials;
 class Status;
 }  // namespace grpc
@@ -73,7 +73,7 @@ class CallAuthenticator {
  public:
   virtual ~CallAuthenticator() = default;
   // OK, or UNAUTHENTICATED with a message saying what is missing or wrong.
-  virtual grpc::Status Check(const grpc::ServerContext& context) const = 0;
+  virtual grpc::Status Check(const grpc::ServerContextBase& context) const = 0;
 };
 
 // Requires "authorization: Bearer TOKEN" metadata with one token, compared in time that does
@@ -87,7 +87,7 @@ class BearerTokenCheck final : public CallAuthenticator {
   BearerTokenCheck& operator=(const BearerTokenCheck&) = delete;
 
   // UNAUTHENTICATED "missing bearer token" or "invalid bearer token".
-  grpc::Status Check(const grpc::ServerContext& context) const override;
+  grpc::Status Check(const grpc::ServerContextBase& context) const override;
 
  private:
   std::string expected_;  // "Bearer TOKEN"
@@ -98,7 +98,7 @@ class BearerTokenCheck final : public CallAuthenticator {
 class ClientCertificateCheck final : public CallAuthenticator {
  public:
   // UNAUTHENTICATED "client certificate required".
-  grpc::Status Check(const grpc::ServerContext& context) const override;
+  grpc::Status Check(const grpc::ServerContextBase& context) const override;
 };
 
 // Who may call what, from the coordinator's flags:

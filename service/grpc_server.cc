@@ -30,7 +30,7 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& listen_address, const std::vector<NamedService>& services,
-    std::shared_ptr<grpc::ServerCredentials> credentials) {
+    std::shared_ptr<grpc::ServerCredentials> credentials, int max_threads) {
   std::string host;
   int requested_port = 0;
   if (absl::Status s = SplitHostPort(listen_address, &host, &requested_port); !s.ok()) return s;
@@ -44,6 +44,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
       credentials != nullptr ? credentials : grpc::InsecureServerCredentials(), &bound_port);
   for (const NamedService& named : services) builder.RegisterService(named.service);
   builder.SetMaxReceiveMessageSize(64 << 20);
+  if (max_threads > 0) {
+    grpc::ResourceQuota quota("star-server");
+    quota.SetMaxThreads(max_threads);
+    builder.SetResourceQuota(quota);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen_address,

@@ -32,10 +32,12 @@ class GrpcServer {
   // ("HOST:PORT"; port 0 lets the OS choose). The health service reports SERVING for the
   // server as a whole ("") and for each service by its full name.
   // `credentials` null serves plaintext; otherwise e.g. LoadServerSecurity()'s TLS.
+  // `max_threads` > 0 caps the threads of the synchronous server (gRPC's resource quota);
+  // callback methods use none of them.
   // Returns kInvalidArgument for a malformed address and kUnavailable when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen_address, const std::vector<NamedService>& services,
-      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr, int max_threads = 0);
 
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
