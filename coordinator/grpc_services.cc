@@ -32,24 +32,31 @@ grpc::Status CoordinatorGrpcService::RegisterWorker(grpc::ServerContext* context
   return Serve(response, [&] { return coordinator_->RegisterWorker(*request); });
 }
 
-grpc::ServerUnaryReactor* CoordinatorGrpcService::LeaseShard(
-    grpc::CallbackServerContext* context, const star::v1::LeaseShardRequest* request,
-    star::v1::LeaseShardResponse* response) {
+grpc::ServerUnaryReactor* CoordinatorGrpcService::LeaseShard(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) {
+    reactor->Finish(s);
+    return reactor;
+  }
+  star::v1::LeaseShardRequest parsed;
+  grpc::ByteBuffer bytes(*request);
+  if (grpc::Status s = ParseMessage(&bytes, &parsed); !s.ok()) {
     reactor->Finish(s);
     return reactor;
   }
   // The call, and so `response`, lives until Finish(); the queue answers every wait within
   // the coordinator's longest long-poll, so Finish() always comes.
   coordinator_->LeaseShardAsync(
-      *request, [reactor, response](absl::StatusOr<star::v1::LeaseShardResponse> result) {
+      parsed, [reactor, response](absl::StatusOr<star::v1::LeaseShardResponse> result) {
         if (!result.ok()) {
           reactor->Finish(ToGrpcStatus(result.status()));
           return;
         }
-        *response = std::move(*result);
-        reactor->Finish(grpc::Status::OK);
+        bool own_buffer = false;
+        reactor->Finish(grpc::SerializationTraits<grpc::protobuf::MessageLite>::Serialize(
+            *result, response, &own_buffer));
       });
   return reactor;
 }

@@ -16,9 +16,12 @@ namespace star {
 
 // LeaseShard is served with gRPC's callback API: a worker waiting for a shard costs a queue
 // entry (ShardQueue::LeaseAsync), not a server thread; the other calls are short and served by
-// the synchronous server's threads.
+// the synchronous server's threads. It takes the raw request bytes and parses them itself
+// (proto/request_parsing.h), because gRPC 1.51 answers a callback request that does not parse
+// with UNIMPLEMENTED rather than the parser's INVALID_ARGUMENT.
 class CoordinatorGrpcService final
-    : public star::v1::Coordinator::WithCallbackMethod_LeaseShard<star::v1::Coordinator::Service> {
+    : public star::v1::Coordinator::WithRawCallbackMethod_LeaseShard<
+          star::v1::Coordinator::Service> {
  public:
   // Both must outlive the service. Every call is first checked by `auth` (null: none); a call
   // it refuses answers UNAUTHENTICATED and does not reach the coordinator.
@@ -30,8 +33,8 @@ class CoordinatorGrpcService final
                               const star::v1::RegisterWorkerRequest* request,
                               star::v1::RegisterWorkerResponse* response) override;
   grpc::ServerUnaryReactor* LeaseShard(grpc::CallbackServerContext* context,
-                                       const star::v1::LeaseShardRequest* request,
-                                       star::v1::LeaseShardResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::Status RenewLease(grpc::ServerContext* context, const star::v1::RenewLeaseRequest* request,
                           star::v1::RenewLeaseResponse* response) override;
   grpc::Status SubmitShardResult(grpc::ServerContext* context,

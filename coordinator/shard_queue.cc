@@ -84,13 +84,20 @@ void ShardQueue::Dispatch() {
     std::vector<Answer> answers;
     {
       absl::MutexLock lock(&mu_);
-      // Wake for new work, and at least once a second while anyone waits (leases that run out
-      // meanwhile send their shards back to the queue), or at the earliest deadline.
-      absl::Duration sleep = absl::Seconds(1);
-      if (!waiter_deadlines_.empty()) {
-        sleep = std::min(sleep, waiter_deadlines_.begin()->first - absl::Now());
+      if (stopping_ && waiters_.empty()) return;
+      // Idle until someone waits. While waiters have no shard to take, wake for new work, at the
+      // earliest deadline, and at least once a second (leases that run out meanwhile send their
+      // shards back to the queue).
+      if (!stopping_) {
+        if (waiters_.empty()) {
+          dispatch_.Wait(&mu_);
+        } else if (pending_.empty() && !closed_) {
+          const absl::Duration sleep =
+              std::min(absl::Seconds(1), waiter_deadlines_.begin()->first - absl::Now());
+          if (sleep > absl::ZeroDuration()) dispatch_.WaitWithTimeout(&mu_, sleep);
+        }
       }
-      if (!stopping_ && sleep > absl::ZeroDuration()) dispatch_.WaitWithTimeout(&mu_, sleep);
+      if (waiters_.empty()) continue;
       ExpireLeasesLocked();
       while (!waiters_.empty() && !pending_.empty() && !closed_ && !stopping_) {
         const uint64_t first = waiters_.begin()->first;
@@ -103,7 +110,6 @@ void ShardQueue::Dispatch() {
              (closed_ || stopping_ || waiter_deadlines_.begin()->first <= now)) {
         answers.push_back({TakeWaiterLocked(waiter_deadlines_.begin()->second), std::nullopt});
       }
-      if (stopping_ && answers.empty()) return;
     }
     for (Answer& a : answers) a.done(std::move(a.lease));
   }

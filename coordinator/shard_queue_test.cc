@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
 namespace star {
@@ -169,6 +170,45 @@ TEST_F(ShardQueueTest, ShardsAddedAsDoneAreNotLeasedAndAcknowledgeLateSubmission
   queue_.MarkDone("s2");
   EXPECT_TRUE(queue_.AllDone());
   EXPECT_TRUE(queue_.CheckCompletion("w1", lease->lease_id, "s2")->duplicate);
+}
+
+// LeaseAsync: waits are queue entries answered in arrival order by the dispatcher thread.
+TEST_F(ShardQueueTest, AsyncWaitersAreServedInOrderTimedOutAndAnsweredOnClose) {
+  struct Answer {
+    absl::Notification done;
+    std::optional<ShardLease> lease;
+  };
+  Answer first, second, timed_out, closed;
+  const auto answer_into = [](Answer* a) {
+    return [a](std::optional<ShardLease> lease) {
+      a->lease = std::move(lease);
+      a->done.Notify();
+    };
+  };
+  ASSERT_TRUE(queue_.LeaseAsync("w1", kLease, absl::Seconds(20), answer_into(&first)).ok());
+  ASSERT_TRUE(queue_.LeaseAsync("w2", kLease, absl::Seconds(20), answer_into(&second)).ok());
+  EXPECT_EQ(queue_.LeaseWaiters(), 2u);
+  ASSERT_TRUE(queue_.Add(MakeShard("a")).ok());
+  ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(first.lease.has_value());
+  EXPECT_EQ(first.lease->shard.shard_id(), "a");
+  EXPECT_FALSE(second.done.HasBeenNotified());
+  ASSERT_TRUE(queue_.Add(MakeShard("b")).ok());
+  ASSERT_TRUE(second.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(second.lease.has_value());
+  EXPECT_EQ(second.lease->shard.shard_id(), "b");
+
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(queue_.LeaseAsync("w3", kLease, absl::Milliseconds(50), answer_into(&timed_out)).ok());
+  ASSERT_TRUE(timed_out.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_FALSE(timed_out.lease.has_value());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(45));
+
+  ASSERT_TRUE(queue_.LeaseAsync("w4", kLease, absl::Seconds(20), answer_into(&closed)).ok());
+  queue_.Close();
+  ASSERT_TRUE(closed.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_FALSE(closed.lease.has_value());
+  EXPECT_EQ(queue_.LeaseWaiters(), 0u);
 }
 
 }  // namespace
