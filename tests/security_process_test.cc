@@ -1,9 +1,6 @@
 // TLS, mutual TLS and the operator API's bearer token, end to end: a real coordinator, worker,
 // trainer rank and `star` commands on loopback, with certificates openssl makes per test.
 
-#include <filesystem>
-
-#include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "service/channel_security.h"
@@ -27,14 +24,6 @@ std::chrono::system_clock::time_point In(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
 }
 
-// A job whose base model is an empty folder of `dir` (under the coordinator's data roots).
-std::string Job(const TempDir& dir) {
-  std::filesystem::create_directories(dir.File("empty-model"));
-  return absl::StrCat("name: guarded\n",
-                      "task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4}}\n",
-                      "model: {base_checkpoint: ", dir.File("empty-model"), "}\n",
-                      "iterations: 1\n");
-}
 
 // Certificates, or a skip (a failure under CI) when openssl is missing.
 #define STAR_ASSIGN_CERTIFICATES(certs, dir)                               \
@@ -190,7 +179,7 @@ TEST(SecurityProcessTest, OperatorApiRejectsCallsWithoutTheBearerTokenAndChanges
   absl::StatusOr<testing::RunningCoordinator> coordinator =
       StartCoordinator(dir, absl::Seconds(30), {"--auth-token-file", token_file});
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  const std::string job = dir.Write("job.yaml", Job(dir));
+  const std::string job = dir.Write("job.yaml", testing::JobWithAnEmptyModel(dir, "guarded"));
   const std::string star = BinaryPath("star");
   const std::string& address = coordinator->address;
 

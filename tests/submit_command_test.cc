@@ -3,7 +3,6 @@
 #include <csignal>
 #include <filesystem>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -22,22 +21,12 @@ using ::star::testing::RunCommand;
 using ::star::testing::StartCoordinator;
 using ::star::testing::TempDir;
 
-// A job whose base model is an empty folder of `dir` (under the coordinator's data roots): it
-// is accepted, and fails as soon as it runs (there is no config.json to load).
-std::string Job(const TempDir& dir) {
-  std::filesystem::create_directories(dir.File("empty-model"));
-  return absl::StrCat("name: submitted\n",
-                      "task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4}}\n",
-                      "model: {base_checkpoint: ", dir.File("empty-model"), "}\n",
-                      "iterations: 1\n");
-}
 
 TEST(SubmitCommandTest, DryRunChecksTheFileWithoutAnyCoordinator) {
   TempDir dir;
+  const std::string job = dir.Write("job.yaml", testing::JobWithAnEmptyModel(dir, "submitted"));
   auto [status, output] = RunCommand(
-      {BinaryPath("star"), "submit", dir.Write("job.yaml", Job(dir)), "--dry-run",
-       "--coordinator", "127.0.0.1:1"},
-      dir);
+      {BinaryPath("star"), "submit", job, "--dry-run", "--coordinator", "127.0.0.1:1"}, dir);
   EXPECT_EQ(status, 0) << output;
   EXPECT_NE(output.find("job submitted: "), std::string::npos) << output;
   EXPECT_NE(output.find("is valid"), std::string::npos) << output;
@@ -53,7 +42,7 @@ TEST(SubmitCommandTest, SubmitsToARunningCoordinatorAndReportsAnUnreachableOne) 
   TempDir dir;
   absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  std::string job = dir.Write("job.yaml", Job(dir));
+  std::string job = dir.Write("job.yaml", testing::JobWithAnEmptyModel(dir, "submitted"));
   auto [status, output] = RunCommand(
       {BinaryPath("star"), "submit", job, "--coordinator", coordinator->address}, dir);
   ASSERT_EQ(status, 0) << output;
@@ -86,9 +75,9 @@ TEST(SubmitCommandTest, WatchAndStatusShowTheCoordinatorsJobs) {
   TempDir dir;
   absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
   ASSERT_TRUE(coordinator.ok()) << coordinator.status();
-  auto [status, output] = RunCommand({BinaryPath("star"), "submit", dir.Write("job.yaml", Job(dir)),
-                                      "--coordinator", coordinator->address},
-                                     dir);
+  const std::string job = dir.Write("job.yaml", testing::JobWithAnEmptyModel(dir, "submitted"));
+  auto [status, output] =
+      RunCommand({BinaryPath("star"), "submit", job, "--coordinator", coordinator->address}, dir);
   ASSERT_EQ(status, 0) << output;
   auto [watch_status, watch_output] = RunCommand(
       {BinaryPath("star"), "watch", "--coordinator", coordinator->address}, dir);

@@ -169,6 +169,14 @@ bool InCi() {
   return !value.empty() && value != "0" && value != "false";
 }
 
+std::string JobWithAnEmptyModel(const TempDir& dir, const std::string& name) {
+  std::filesystem::create_directories(dir.File("empty-model"));
+  return absl::StrCat("name: ", name, "\n",
+                      "task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4}}\n",
+                      "model: {base_checkpoint: ", dir.File("empty-model"), "}\n",
+                      "iterations: 1\n");
+}
+
 std::vector<std::string> DataRootFlags(const TempDir& dir) {
   return {"--data-root", dir.path(), "--data-root", STAR_SOURCE_DIR};
 }

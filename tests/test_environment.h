@@ -40,6 +40,11 @@ class TempDir {
 // source tree (the examples' config and tokenizer).
 std::vector<std::string> DataRootFlags(const TempDir& dir);
 
+// A job file's text, job `name`, whose base model is an empty folder `dir`/empty-model (created;
+// under the data roots of DataRootFlags): it is accepted, and fails as soon as it runs (no
+// config.json to load).
+std::string JobWithAnEmptyModel(const TempDir& dir, const std::string& name);
+
 // The whole content of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
 

@@ -15,29 +15,7 @@ import unittest
 import grpc
 
 from coordinator_process import CoordinatorProcess
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def text(number, value):
-    """A length-delimited field (string, bytes or message)."""
-    if isinstance(value, str):
-        value = value.encode()
-    return varint(number << 3 | 2) + varint(len(value)) + value
-
-
-def number(number_, value):
-    return varint(number_ << 3) + varint(value)
+from wire_format import number, text, varint
 
 
 class CoordinatorHostileInputTest(unittest.TestCase):

@@ -24,6 +24,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import FieldDescriptor as FD
 
 from coordinator_process import CoordinatorProcess
+from wire_format import tag, varint
 
 SERVICES = ("star.v1.Coordinator", "star.v1.Jobs", "star.v1.Training")
 
@@ -36,23 +37,6 @@ FAILURES = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.U
 CALL_TIMEOUT_S = 45
 
 HUGE = b"x" * (4 << 20)
-
-
-def varint(n):
-    n &= (1 << 64) - 1  # negative numbers: two's complement in ten bytes, as protobuf does
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def tag(number, wire_type):
-    return varint(number << 3 | wire_type)
 
 
 VARINT_TYPES = {FD.TYPE_INT32, FD.TYPE_INT64, FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_BOOL,
