@@ -90,8 +90,9 @@ TEST(LeaseLongPollTest, ManyMoreWaitingLeasesThanServerThreadsAreHeldAndAnswered
     absl::SleepFor(absl::Milliseconds(10));
   }
   ASSERT_EQ(coordinator.shards().LeaseWaiters(), static_cast<size_t>(kWaiters));
-  // Waiting costs no thread per call (gRPC keeps a few of its own, whatever the count).
-  EXPECT_LT(ThreadsOfThisProcess() - threads_before, 40);
+  // Waiting costs no thread per call: a thread per waiting call would be 400 more; gRPC keeps a
+  // pool of its own whose size does not follow the number of calls.
+  EXPECT_LT(ThreadsOfThisProcess() - threads_before, 100);
 
   // Shards arrive: every waiter gets one, each a different one.
   for (int i = 0; i < kWaiters; ++i) ASSERT_TRUE(coordinator.shards().Add(MakeShard(i)).ok());
