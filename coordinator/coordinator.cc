@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "coordinator/coordinator_metrics.h"
 #include "tasks/task_factory.h"
 
@@ -62,32 +63,14 @@ absl::StatusOr<star::v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
 
 absl::StatusOr<star::v1::LeaseShardResponse> Coordinator::LeaseShard(
     const star::v1::LeaseShardRequest& request) {
-  absl::Time start = absl::Now();
-  absl::StatusOr<star::v1::LeaseShardResponse> response = LeaseShardUncounted(request);
-  if (options_.metrics != nullptr) {
-    options_.metrics->RecordLeaseShard(
-        absl::Now() - start,
-        !response.ok() ? "error" : response->lease_id().empty() ? "empty" : "leased");
-  }
-  return response;
-}
-
-absl::StatusOr<star::v1::LeaseShardResponse> Coordinator::LeaseShardUncounted(
-    const star::v1::LeaseShardRequest& request) {
-  if (absl::Status s = CheckText("worker_id", request.worker_id(), kMaxIdLength, true); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = registry_.TouchWorker(request.worker_id()); !s.ok()) return s;
-  absl::Duration wait = std::min(absl::Milliseconds(request.wait_ms()), options_.max_wait);
-  star::v1::LeaseShardResponse response;
-  std::optional<ShardLease> lease =
-      shards_.Lease(request.worker_id(), options_.lease_timeout, wait);
-  if (lease) {
-    response.set_lease_id(lease->lease_id);
-    *response.mutable_shard() = std::move(lease->shard);
-    response.set_lease_expires_unix_ms(absl::ToUnixMillis(lease->expires));
-  }
-  return response;
+  absl::Notification answered;
+  absl::StatusOr<star::v1::LeaseShardResponse> out;
+  LeaseShardAsync(request, [&](absl::StatusOr<star::v1::LeaseShardResponse> response) {
+    out = std::move(response);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return out;
 }
 
 void Coordinator::LeaseShardAsync(

@@ -101,8 +101,6 @@ class Coordinator {
   uint64_t generated_tokens() const { return generated_tokens_.load(); }
 
  private:
-  absl::StatusOr<star::v1::LeaseShardResponse> LeaseShardUncounted(
-      const star::v1::LeaseShardRequest& request);
   absl::StatusOr<star::v1::SubmitShardResultResponse> SubmitShardResultUncounted(
       const star::v1::SubmitShardResultRequest& request);
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 
 namespace star {
 
@@ -35,6 +36,7 @@ ShardLease ShardQueue::LeaseLocked(const std::string& worker_id, absl::Duration 
 absl::Status ShardQueue::LeaseAsync(const std::string& worker_id, absl::Duration lease_timeout,
                                     absl::Duration wait, LeaseCallback done) {
   std::vector<Answer> answers;
+  absl::Status status;
   {
     absl::MutexLock lock(&mu_);
     ExpireLeasesLocked();
@@ -49,8 +51,7 @@ absl::Status ShardQueue::LeaseAsync(const std::string& worker_id, absl::Duration
     } else if (wait <= absl::ZeroDuration()) {
       answers.push_back({std::move(done), std::nullopt});
     } else if (waiters_.size() >= kMaxLeaseWaiters) {
-      for (Answer& a : answers) a.done(std::move(a.lease));
-      return absl::ResourceExhaustedError(absl::StrFormat(
+      status = absl::ResourceExhaustedError(absl::StrFormat(
           "%d lease requests are already waiting; ask again later", waiters_.size()));
     } else {
       const uint64_t sequence = next_waiter_++;
@@ -62,7 +63,7 @@ absl::Status ShardQueue::LeaseAsync(const std::string& worker_id, absl::Duration
     }
   }
   for (Answer& a : answers) a.done(std::move(a.lease));
-  return absl::OkStatus();
+  return status;
 }
 
 ShardQueue::LeaseCallback ShardQueue::TakeWaiterLocked(uint64_t sequence) {
@@ -129,7 +130,6 @@ absl::Status ShardQueue::Add(star::v1::Shard shard, bool done) {
     return absl::OkStatus();
   }
   pending_.push_back(id);
-  pending_available_.Signal();
   if (!waiters_.empty()) dispatch_.Signal();
   return absl::OkStatus();
 }
@@ -157,7 +157,6 @@ void ShardQueue::ExpireLeasesLocked() {
     SetStateLocked(id, entry, State::kPending);
     // Re-leased before fresh work: an expired shard is the one holding a pass back.
     pending_.push_front(id);
-    pending_available_.Signal();
     if (!waiters_.empty()) dispatch_.Signal();
   }
 }
@@ -169,18 +168,16 @@ void ShardQueue::ExpireLeases() {
 
 std::optional<ShardLease> ShardQueue::Lease(const std::string& worker_id,
                                             absl::Duration lease_timeout, absl::Duration wait) {
-  absl::Time deadline = absl::Now() + wait;
-  absl::MutexLock lock(&mu_);
-  while (true) {
-    ExpireLeasesLocked();
-    if (closed_) return std::nullopt;
-    if (!pending_.empty()) break;
-    // Wake at least once a second so that leases expiring meanwhile are noticed.
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return std::nullopt;
-    pending_available_.WaitWithTimeout(&mu_, std::min(left, absl::Seconds(1)));
-  }
-  return LeaseLocked(worker_id, lease_timeout);
+  absl::Notification answered;
+  std::optional<ShardLease> out;
+  absl::Status queued =
+      LeaseAsync(worker_id, lease_timeout, wait, [&](std::optional<ShardLease> lease) {
+        out = std::move(lease);
+        answered.Notify();
+      });
+  if (!queued.ok()) return std::nullopt;
+  answered.WaitForNotification();
+  return out;
 }
 
 absl::StatusOr<absl::Time> ShardQueue::Renew(const std::string& worker_id,
@@ -312,7 +309,6 @@ void ShardQueue::Clear() {
 void ShardQueue::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
-  pending_available_.SignalAll();
   dispatch_.Signal();
 }
 

@@ -60,7 +60,8 @@ class ShardQueue {
   absl::Status Add(star::v1::Shard shard, bool done = false);
 
   // Leases the oldest pending shard to `worker_id` for `lease_timeout`, waiting up to `wait`
-  // for one. Returns nullopt when none became available (or the queue was closed).
+  // for one: LeaseAsync() waited for on the calling thread. Returns nullopt when none became
+  // available (or the queue was closed, or too many are waiting).
   std::optional<ShardLease> Lease(const std::string& worker_id, absl::Duration lease_timeout,
                                   absl::Duration wait);
 
@@ -160,7 +161,6 @@ class ShardQueue {
   std::function<absl::Time()> now_;
   const int max_leases_;
   mutable absl::Mutex mu_;
-  absl::CondVar pending_available_;
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Entry> shards_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> pending_ ABSL_GUARDED_BY(mu_);
