@@ -124,6 +124,26 @@ absl::Status SetScalar(const Context& ctx, const YAML::Node& node, const std::st
   return Error(ctx, node, path, "unsupported field type");
 }
 
+// A list of non-negative integers ("[40, 120]") into a repeated uint32 field, the only kind of
+// list a job spec has.
+absl::Status AddCounts(const Context& ctx, const YAML::Node& key_node, const YAML::Node& node,
+                       const std::string& path, Message& msg, const FieldDescriptor* f) {
+  if (f->cpp_type() != FieldDescriptor::CPPTYPE_UINT32) {
+    return Error(ctx, key_node, path, "lists are not supported here");
+  }
+  if (!node.IsSequence()) return Error(ctx, node, path, "must be a list of counts, e.g. [40, 120]");
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string item_path = absl::StrCat(path, "[", i, "]");
+    const std::string text = node[i].IsScalar() ? node[i].Scalar() : "";
+    uint32_t v = 0;
+    if (!absl::SimpleAtoi(text, &v) || text.empty() || text[0] == '-') {
+      return Error(ctx, node[i], item_path, absl::StrCat("'", text, "' is not a count"));
+    }
+    msg.GetReflection()->AddUInt32(&msg, f, v);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status FillMessage(const Context& ctx, const YAML::Node& node, const std::string& path,
                          Message& msg) {
   if (node.IsNull()) return absl::OkStatus();
@@ -141,8 +161,11 @@ absl::Status FillMessage(const Context& ctx, const YAML::Node& node, const std::
       return Error(ctx, key_node, field_path,
                    absl::StrCat("unknown key (known here: ", KnownKeys(d), ")"));
     }
-    if (f->is_repeated()) return Error(ctx, key_node, field_path, "lists are not supported here");
     const YAML::Node& value = entry.second;
+    if (f->is_repeated()) {
+      if (absl::Status s = AddCounts(ctx, key_node, value, field_path, msg, f); !s.ok()) return s;
+      continue;
+    }
     if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       Message* child = msg.GetReflection()->MutableMessage(&msg, f);
       if (absl::Status s = FillMessage(ctx, value, field_path, *child); !s.ok()) return s;
@@ -243,10 +266,26 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
     check(a.seed_examples_per_longer_length() == 0 || a.seed_max_digits() < a.max_digits(),
           "task.addition.seed_examples_per_longer_length",
           "needs lengths above seed_max_digits (seed_max_digits < max_digits)");
+    if (a.seed_examples_by_longer_length_size() > 0) {
+      check(a.seed_examples_per_longer_length() == 0,
+            "task.addition.seed_examples_by_longer_length",
+            "replaces seed_examples_per_longer_length: set one of them");
+      check(a.seed_max_digits() >= 1 && a.seed_max_digits() < a.max_digits() &&
+                a.seed_examples_by_longer_length_size() ==
+                    static_cast<int>(a.max_digits() - a.seed_max_digits()),
+            "task.addition.seed_examples_by_longer_length",
+            absl::StrCat("needs one count per length from seed_max_digits + 1 to max_digits (",
+                         a.max_digits() > a.seed_max_digits() ? a.max_digits() - a.seed_max_digits() : 0,
+                         "), not ", a.seed_examples_by_longer_length_size()));
+      for (uint32_t count : a.seed_examples_by_longer_length()) {
+        check(count <= 1'000'000, "task.addition.seed_examples_by_longer_length",
+              "each count must be at most 1000000");
+      }
+    }
     check(a.eval_max_digits() == 0 || (a.eval_max_digits() >= a.max_digits() && a.eval_max_digits() <= 18),
           "task.addition.eval_max_digits", "must be 0 (= max_digits) or max_digits-18");
     check(star::v1::AdditionTaskSpec::Format_IsValid(a.format()), "task.addition.format",
-          absl::StrCat(a.format(), " is not a format (scratchpad, columns)"));
+          absl::StrCat(a.format(), " is not a format (scratchpad, columns, compact, tagged)"));
     check(a.train_file().size() <= kMaxPathBytes, "task.addition.train_file", "is too long");
     check(a.eval_file().size() <= kMaxPathBytes, "task.addition.eval_file", "is too long");
   }

@@ -131,11 +131,22 @@ TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {
   EXPECT_EQ(spec->task().addition().format(), star::v1::AdditionTaskSpec::COLUMNS);
   EXPECT_EQ(spec->task().addition().seed_examples_per_longer_length(), 40u);
   EXPECT_TRUE(spec->generation().add_greedy_sample());
+  absl::StatusOr<star::v1::JobSpec> by_length = ParseJobYaml(
+      std::string(kJob) +
+          "task: {addition: {min_digits: 1, max_digits: 5, train_questions: 50, format: compact,\n"
+          "                  seed_max_digits: 3, seed_examples: 100,\n"
+          "                  seed_examples_by_longer_length: [40, 120]}}\n",
+      "job.yaml");
+  ASSERT_TRUE(by_length.ok()) << by_length.status();
+  EXPECT_EQ(by_length->task().addition().format(), star::v1::AdditionTaskSpec::COMPACT);
+  EXPECT_EQ(by_length->task().addition().seed_examples_by_longer_length().size(), 2);
+  EXPECT_EQ(by_length->task().addition().seed_examples_by_longer_length(1), 120u);
   // Left out, the format is the paper's scratchpad.
   EXPECT_EQ(ParseJobYaml(kJob, "job.yaml")->task().addition().format(),
             star::v1::AdditionTaskSpec::SCRATCHPAD);
   ExpectError(std::string(kJob) + "task: {addition: {max_digits: 5, train_questions: 5, format: rows}}\n",
-              "task.addition.format: 'rows' is not a known value (known: scratchpad, columns)");
+              "task.addition.format: 'rows' is not a known value (known: scratchpad, columns, compact, "
+              "tagged)");
   ExpectError(std::string(kJob) +
                   "task: {addition: {max_digits: 2, train_questions: 5, seed_max_digits: 2,\n"
                   "                  seed_examples_per_longer_length: 10}}\n",
@@ -144,6 +155,21 @@ TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {
                   "task: {addition: {max_digits: 5, train_questions: 5, seed_max_digits: 5,\n"
                   "                  train_questions_per_longer_length: 10}}\n",
               "task.addition.train_questions_per_longer_length: needs generated questions");
+  ExpectError(std::string(kJob) +
+                  "task: {addition: {max_digits: 5, train_questions: 5, seed_max_digits: 2,\n"
+                  "                  seed_examples_by_longer_length: [40, 80]}}\n",
+              "task.addition.seed_examples_by_longer_length: needs one count per length from "
+              "seed_max_digits + 1 to max_digits (3), not 2");
+  ExpectError(std::string(kJob) +
+                  "task: {addition: {max_digits: 4, train_questions: 5, seed_max_digits: 2,\n"
+                  "                  seed_examples_per_longer_length: 10,\n"
+                  "                  seed_examples_by_longer_length: [40, 80]}}\n",
+              "task.addition.seed_examples_by_longer_length: replaces "
+              "seed_examples_per_longer_length");
+  ExpectError(std::string(kJob) + "task: {addition: {seed_examples_by_longer_length: [4, -1]}}\n",
+              "task.addition.seed_examples_by_longer_length[1]: '-1' is not a count");
+  ExpectError(std::string(kJob) + "task: {addition: {seed_examples_by_longer_length: 4}}\n",
+              "task.addition.seed_examples_by_longer_length: must be a list of counts");
   ExpectError(std::string(kJob) + "filter: {bucket_balance_max_repeat: 65}\n",
               "filter.bucket_balance_max_repeat: must be 0-64");
   ExpectError(std::string(kJob) + "generation: {add_greedy_sample: true}\n",

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 
 namespace star {
@@ -47,15 +48,62 @@ std::vector<Question> AdditionTask::Generate(int digits, int count, uint64_t see
   return out;
 }
 
+namespace {
+
+std::string WithoutSpaces(absl::string_view text) { return absl::StrReplaceAll(text, {{" ", ""}}); }
+
+// The digits of `digits` (least significant first) as a spaced answer, most
+// significant first.
+std::string SpacedAnswer(const std::vector<int>& digits) {
+  std::string answer;
+  for (size_t i = digits.size(); i > 0; --i) {
+    if (!answer.empty()) answer.push_back(' ');
+    answer.push_back(static_cast<char>('0' + digits[i - 1]));
+  }
+  return answer;
+}
+
+// The column letter of 0-based column `column` (0: the units), for kTagged.
+char ColumnTag(size_t column) { return static_cast<char>('a' + column); }
+
+// "6 2 4 + 2 5 7" as "c6b2a4+c2b5a7": each digit after its column's letter.
+// Text that is not two operands of at most 26 digits is left as it is, without
+// spaces.
+std::string TaggedText(absl::string_view text) {
+  std::vector<absl::string_view> sides = absl::StrSplit(text, " + ");
+  std::string out;
+  for (size_t s = 0; s < sides.size(); ++s) {
+    const std::string digits = WithoutSpaces(sides[s]);
+    if (sides.size() != 2 || digits.empty() || digits.size() > 26) return WithoutSpaces(text);
+    if (s > 0) out.push_back('+');
+    for (size_t i = 0; i < digits.size(); ++i) {
+      out.push_back(ColumnTag(digits.size() - 1 - i));
+      out.push_back(digits[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string AdditionTask::Prompt(const Question& question) const {
+  if (format_ == AdditionFormat::kCompact) return absl::StrCat(WithoutSpaces(question.text), "\n");
+  if (format_ == AdditionFormat::kTagged) return absl::StrCat(TaggedText(question.text), "\n");
   return absl::StrCat("Input:\n", question.text, "\nTarget:\n");
 }
 
 std::string AdditionTask::HintedPrompt(const Question& question) const {
+  if (format_ == AdditionFormat::kCompact || format_ == AdditionFormat::kTagged) {
+    return absl::StrCat(format_ == AdditionFormat::kTagged ? TaggedText(question.text)
+                                                           : WithoutSpaces(question.text),
+                        "\nHint:", WithoutSpaces(question.answer), "\n");
+  }
   return absl::StrCat("Input:\n", question.text, "\nHint: ", question.answer, "\nTarget:\n");
 }
 
 std::optional<std::string> AdditionTask::ExtractAnswer(const std::string& completion) const {
+  if (format_ == AdditionFormat::kCompact) return CompactAnswer(completion);
+  if (format_ == AdditionFormat::kTagged) return CompactAnswer(completion, /*tagged=*/true);
   static constexpr char kEnd[] = "</scratch>\n";
   size_t end = completion.rfind(kEnd);
   if (end == std::string::npos) return std::nullopt;
@@ -79,8 +127,11 @@ std::optional<std::string> AdditionTask::ColumnsAnswer(absl::string_view scratch
   std::vector<int> digits;  // least significant first
   int carry = 0;
   for (absl::string_view line : absl::StrSplit(scratchpad, '\n')) {
-    // "a + b + c = s" or "a + b + c = t u", single digits, c the carry of the line before.
-    auto digit = [&](size_t at) { return line[at] >= '0' && line[at] <= '9' ? line[at] - '0' : -1; };
+    // "a + b + c = s" or "a + b + c = t u", single digits, c the carry of the
+    // line before.
+    auto digit = [&](size_t at) {
+      return line[at] >= '0' && line[at] <= '9' ? line[at] - '0' : -1;
+    };
     if (line.size() != 13 && line.size() != 15) return std::nullopt;
     if (line.substr(1, 3) != " + " || line.substr(5, 3) != " + " || line.substr(9, 3) != " = ") {
       return std::nullopt;
@@ -97,18 +148,51 @@ std::optional<std::string> AdditionTask::ColumnsAnswer(absl::string_view scratch
     carry = sum / 10;
   }
   if (carry > 0) digits.push_back(carry);
-  std::string answer;
-  for (size_t i = digits.size(); i > 0; --i) {
-    if (!answer.empty()) answer.push_back(' ');
-    answer.push_back(static_cast<char>('0' + digits[i - 1]));
+  return SpacedAnswer(digits);
+}
+
+std::optional<std::string> AdditionTask::CompactAnswer(absl::string_view completion, bool tagged) {
+  static constexpr absl::string_view kEnd = "\n\n";
+  const size_t end = completion.find(kEnd);
+  if (end == absl::string_view::npos || end + kEnd.size() != completion.size()) return std::nullopt;
+  std::vector<absl::string_view> lines = absl::StrSplit(completion.substr(0, end), '\n');
+  if (lines.size() < 2) return std::nullopt;
+  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : -1; };
+  std::vector<int> digits;  // least significant first
+  int carry = 0;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    // "a+b+c=s" or "a+b+c=tu", single digits, c the carry of the line before;
+    // tagged: after the column's letter.
+    absl::string_view line = lines[i];
+    if (tagged) {
+      if (i >= 26 || line.empty() || line[0] != ColumnTag(i)) return std::nullopt;
+      line.remove_prefix(1);
+    }
+    if (line.size() != 7 && line.size() != 8) return std::nullopt;
+    if (line[1] != '+' || line[3] != '+' || line[5] != '=') return std::nullopt;
+    const int a = digit(line[0]), b = digit(line[2]), c = digit(line[4]);
+    if (a < 0 || b < 0 || c != carry) return std::nullopt;
+    const int sum = a + b + c;
+    const int written = line.size() == 7 ? digit(line[6])
+                        : digit(line[6]) > 0 && digit(line[7]) >= 0
+                            ? digit(line[6]) * 10 + digit(line[7])
+                            : -1;
+    if (written != sum) return std::nullopt;
+    digits.push_back(sum % 10);
+    carry = sum / 10;
   }
-  return answer;
+  if (carry > 0) digits.push_back(carry);
+  std::string derived;
+  for (size_t i = digits.size(); i > 0; --i)
+    derived.push_back(static_cast<char>('0' + digits[i - 1]));
+  if (lines.back() != derived) return std::nullopt;
+  return SpacedAnswer(digits);
 }
 
 namespace {
 
-// The scratchpad of Nye et al.: each line drops the last digit of both operands and prepends
-// the new result digit. `a` and `b` are most significant first.
+// The scratchpad of Nye et al.: each line drops the last digit of both operands
+// and prepends the new result digit. `a` and `b` are most significant first.
 std::string ScratchpadLines(const std::vector<int>& a, const std::vector<int>& b) {
   std::vector<std::string> lines = {"<scratch>"};
   std::vector<int> result;  // most significant first
@@ -142,28 +226,53 @@ std::string ColumnLines(const std::vector<int>& a, const std::vector<int>& b) {
   int carry = 0;
   for (size_t i = a.size(); i > 0; --i) {
     int sum = a[i - 1] + b[i - 1] + carry;
-    lines.push_back(absl::StrCat(a[i - 1], " + ", b[i - 1], " + ", carry, " = ",
-                                 sum >= 10 ? absl::StrCat(sum / 10, " ", sum % 10)
-                                           : absl::StrCat(sum)));
+    lines.push_back(
+        absl::StrCat(a[i - 1], " + ", b[i - 1], " + ", carry, " = ",
+                     sum >= 10 ? absl::StrCat(sum / 10, " ", sum % 10) : absl::StrCat(sum)));
     carry = sum / 10;
   }
   lines.push_back("</scratch>");
   return absl::StrJoin(lines, "\n");
 }
 
+// The kCompact completion: "a+b+c=s" per column, least significant first, then
+// the answer; `tagged` (kTagged): each line after its column's letter.
+std::string CompactLines(const std::vector<int>& a, const std::vector<int>& b, bool tagged) {
+  std::vector<std::string> lines;
+  std::vector<int> result;  // least significant first
+  int carry = 0;
+  for (size_t i = a.size(); i > 0; --i) {
+    int sum = a[i - 1] + b[i - 1] + carry;
+    const std::string tag = tagged ? std::string(1, ColumnTag(a.size() - i)) : "";
+    lines.push_back(absl::StrCat(tag, a[i - 1], "+", b[i - 1], "+", carry, "=", sum));
+    result.push_back(sum % 10);
+    carry = sum / 10;
+  }
+  if (carry > 0) result.push_back(carry);
+  lines.push_back(WithoutSpaces(SpacedAnswer(result)));
+  return absl::StrCat(absl::StrJoin(lines, "\n"), "\n\n");
+}
+
 }  // namespace
 
 AdditionTask AdditionTask::ForSpec(const star::v1::AdditionTaskSpec& spec) {
-  return AdditionTask(spec.format() == star::v1::AdditionTaskSpec::COLUMNS
-                          ? AdditionFormat::kColumns
-                          : AdditionFormat::kScratchpad);
+  switch (spec.format()) {
+    case star::v1::AdditionTaskSpec::COLUMNS:
+      return AdditionTask(AdditionFormat::kColumns);
+    case star::v1::AdditionTaskSpec::COMPACT:
+      return AdditionTask(AdditionFormat::kCompact);
+    case star::v1::AdditionTaskSpec::TAGGED:
+      return AdditionTask(AdditionFormat::kTagged);
+    default:
+      return AdditionTask(AdditionFormat::kScratchpad);
+  }
 }
 
 absl::StatusOr<std::string> AdditionTask::ReferenceCompletion(const Question& question) const {
   std::vector<std::string> sides = absl::StrSplit(question.text, " + ");
   auto bad = [&] {
-    return absl::InvalidArgumentError(absl::StrCat("question ", question.id, ": '", question.text,
-                                                   "' is not 'D .. D + D .. D'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("question ", question.id, ": '", question.text, "' is not 'D .. D + D .. D'"));
   };
   if (sides.size() != 2) return bad();
   std::vector<int> a, b;
@@ -174,6 +283,12 @@ absl::StatusOr<std::string> AdditionTask::ReferenceCompletion(const Question& qu
     }
   }
   if (a.size() != b.size() || a.empty()) return bad();
+  if (format_ == AdditionFormat::kCompact || format_ == AdditionFormat::kTagged) {
+    if (a.size() > 26)
+      return absl::InvalidArgumentError(
+          absl::StrCat("question ", question.id, ": more than 26 digits"));
+    return CompactLines(a, b, format_ == AdditionFormat::kTagged);
+  }
   uint64_t sum = 0;
   for (size_t i = 0; i < a.size(); ++i) sum = sum * 10 + a[i] + b[i];
   const std::string rationale =

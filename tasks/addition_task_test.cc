@@ -30,7 +30,8 @@ TEST(AdditionTaskTest, FinalCarryBecomesALeadingDigit) {
   absl::StatusOr<std::string> completion = AdditionTask().ReferenceCompletion(q);
   ASSERT_TRUE(completion.ok());
   EXPECT_EQ(*completion,
-            "<scratch>\n9 5 + 1 7 , C: 0\n9 + 1 , 2 C: 1\n, 1 2 C: 1\n1 1 2\n</scratch>\n1 1 2\n\n");
+            "<scratch>\n9 5 + 1 7 , C: 0\n9 + 1 , 2 C: 1\n, 1 2 "
+            "C: 1\n1 1 2\n</scratch>\n1 1 2\n\n");
   AdditionTask task;
   EXPECT_TRUE(task.Verify(q, *completion));
 }
@@ -64,16 +65,18 @@ TEST(AdditionTaskTest, ColumnsAnswerIsBelievedOnlyWhenTheScratchpadDerivesIt) {
   EXPECT_EQ(task.ExtractAnswer("<scratch>\n4 + 7 + 0 = 1 1\n2 + 5 + 1 = 9\n6 + 2 + 0 = 8\n"
                                "</scratch>\n8 8 1\n\n"),
             std::nullopt);
-  EXPECT_FALSE(task.Verify(q, "<scratch>\n4 + 7 + 0 = 1 1\n2 + 5 + 1 = 9\n6 + 2 + 0 = 8\n"
-                              "</scratch>\n8 8 1\n\n"));
-  // Wrong arithmetic in a line, a carry not taken over, a sum with a leading zero, a line of
-  // another shape, an empty scratchpad.
+  EXPECT_FALSE(task.Verify(q,
+                           "<scratch>\n4 + 7 + 0 = 1 1\n2 + 5 + 1 = 9\n6 + 2 + 0 = 8\n"
+                           "</scratch>\n8 8 1\n\n"));
+  // Wrong arithmetic in a line, a carry not taken over, a sum with a leading
+  // zero, a line of another shape, an empty scratchpad.
   for (const char* scratch : {"4 + 7 + 0 = 1 2\n", "4 + 7 + 0 = 1 1\n2 + 5 + 0 = 7\n",
                               "2 + 5 + 0 = 0 7\n", "4+7+0=11\n", "4 + 7 + 0 = 1 1 1\n", ""}) {
     EXPECT_EQ(AdditionTask::ColumnsAnswer(absl::StrCat("<scratch>\n", scratch)), std::nullopt)
         << scratch;
   }
-  // Digits other than the question's are not the scratchpad's business: the answer decides.
+  // Digits other than the question's are not the scratchpad's business: the
+  // answer decides.
   EXPECT_EQ(AdditionTask::ColumnsAnswer("<scratch>\n9 + 9 + 0 = 1 8\n"), "1 8");
   EXPECT_FALSE(task.Verify(q, "<scratch>\n9 + 9 + 0 = 1 8\n</scratch>\n1 8\n\n"));
   // The paper's format believes the answer line as it stands.
@@ -85,10 +88,65 @@ TEST(AdditionTaskTest, ForSpecChoosesTheFormat) {
   EXPECT_EQ(AdditionTask::ForSpec(spec).format(), AdditionFormat::kScratchpad);
   spec.set_format(star::v1::AdditionTaskSpec::COLUMNS);
   EXPECT_EQ(AdditionTask::ForSpec(spec).format(), AdditionFormat::kColumns);
+  spec.set_format(star::v1::AdditionTaskSpec::COMPACT);
+  EXPECT_EQ(AdditionTask::ForSpec(spec).format(), AdditionFormat::kCompact);
+  spec.set_format(star::v1::AdditionTaskSpec::TAGGED);
+  EXPECT_EQ(AdditionTask::ForSpec(spec).format(), AdditionFormat::kTagged);
+}
+
+TEST(AdditionTaskTest, TaggedFormatLabelsEveryDigitWithItsColumn) {
+  const AdditionTask task(AdditionFormat::kTagged);
+  Question q = AdditionTask::MakeQuestion(1, 624, 257, 3);
+  EXPECT_EQ(task.Prompt(q), "c6b2a4+c2b5a7\n");
+  EXPECT_EQ(task.HintedPrompt(q), "c6b2a4+c2b5a7\nHint:881\n");
+  EXPECT_EQ(*task.ReferenceCompletion(q), "a4+7+0=11\nb2+5+1=8\nc6+2+0=8\n881\n\n");
+  EXPECT_EQ(task.ExtractAnswer("a4+7+0=11\nb2+5+1=8\nc6+2+0=8\n881\n\n"), "8 8 1");
+  // Letters out of order, a missing letter, the untagged form.
+  for (const char* bad :
+       {"a4+7+0=11\nc2+5+1=8\nb6+2+0=8\n881\n\n", "a4+7+0=11\n2+5+1=8\nc6+2+0=8\n881\n\n",
+        "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n"}) {
+    EXPECT_EQ(task.ExtractAnswer(bad), std::nullopt) << bad;
+  }
+  // A question that is not two operands is shown as it is, without spaces.
+  EXPECT_EQ(task.Prompt(Question{.text = "1 2 + 3 + 4"}), "12+3+4\n");
+}
+
+TEST(AdditionTaskTest, CompactFormatWritesTheColumnsWithoutSpaces) {
+  const AdditionTask task(AdditionFormat::kCompact);
+  Question q = AdditionTask::MakeQuestion(1, 624, 257, 3);
+  EXPECT_EQ(task.Prompt(q), "624+257\n");
+  EXPECT_EQ(task.HintedPrompt(q), "624+257\nHint:881\n");
+  EXPECT_EQ(*task.ReferenceCompletion(q), "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n");
+  EXPECT_EQ(task.ExtractAnswer("4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n"), "8 8 1");
+  Question carries = AdditionTask::MakeQuestion(2, 99, 99, 2);
+  EXPECT_EQ(*task.ReferenceCompletion(carries), "9+9+0=18\n9+9+1=19\n198\n\n");
+  EXPECT_EQ(task.ExtractAnswer("9+9+0=18\n9+9+1=19\n198\n\n"), "1 9 8");
+}
+
+TEST(AdditionTaskTest, CompactFormatBelievesOnlyAnAnswerItsColumnsDerive) {
+  const AdditionTask task(AdditionFormat::kCompact);
+  Question q = AdditionTask::MakeQuestion(1, 624, 257, 3);
+  EXPECT_TRUE(task.Verify(q, "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n"));
+  // The hint copied under columns that say something else.
+  EXPECT_FALSE(task.Verify(q, "4+7+0=11\n2+5+1=9\n6+2+0=8\n881\n\n"));
+  // Columns whose digits are wrong but consistent derive another answer:
+  // stated, not gold.
+  EXPECT_EQ(task.ExtractAnswer("4+7+0=11\n2+6+1=9\n6+2+0=8\n891\n\n"), "8 9 1");
+  EXPECT_FALSE(task.Verify(q, "4+7+0=11\n2+6+1=9\n6+2+0=8\n891\n\n"));
+  // Each malformed piece in turn: a carry not taken over, a wrong sum, a sum
+  // with a leading zero, an unterminated completion, text after the end, no
+  // column line, spaces.
+  for (const char* bad :
+       {"4+7+0=11\n2+5+0=7\n6+2+0=8\n871\n\n", "4+7+0=12\n882\n\n", "1+2+0=03\n3\n\n",
+        "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n", "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\nx", "881\n\n",
+        "4 + 7 + 0 = 1 1\n11\n\n", "", "\n\n"}) {
+    EXPECT_EQ(task.ExtractAnswer(bad), std::nullopt) << bad;
+  }
 }
 
 TEST(AdditionTaskTest, EveryFormatsReferenceVerifiesAtEveryLength) {
-  for (AdditionFormat format : {AdditionFormat::kScratchpad, AdditionFormat::kColumns}) {
+  for (AdditionFormat format : {AdditionFormat::kScratchpad, AdditionFormat::kColumns,
+                                AdditionFormat::kCompact, AdditionFormat::kTagged}) {
     const AdditionTask task(format);
     for (int digits = 1; digits <= 18; ++digits) {
       for (const Question& q : AdditionTask::Generate(digits, 20, digits, 0)) {
