@@ -9,7 +9,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -27,7 +26,7 @@ using ::star::testing::TempDir;
 // The smoke job's shape (examples/addition-smoke.yaml): trained lengths 1..kLengths, the
 // longest of them seeded with a few reference scratchpads only, kIterations STaR iterations.
 constexpr int kLengths = 3;
-constexpr int kIterations = 4;
+constexpr int kIterations = 3;
 
 // Runs the smoke job into `state`; returns the output, or fails the test.
 std::string RunSmokeJob(const TempDir& dir, const std::string& state) {
@@ -36,7 +35,7 @@ std::string RunSmokeJob(const TempDir& dir, const std::string& state) {
   std::filesystem::current_path(STAR_SOURCE_DIR);
   auto [status, output] = RunCommand({BinaryPath("star"), "run", "examples/addition-smoke.yaml",
                                       "--state-dir", state},
-                                     dir, absl::Seconds(1500));
+                                     dir, absl::Seconds(900));
   std::filesystem::current_path(cwd);
   EXPECT_EQ(status, 0) << output << ReadFile(state + "/coordinator.log");
   return output;
@@ -94,7 +93,7 @@ TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
 
   // What each iteration trained on: every kept rationale verifies against an answer computed
   // here, independently of the coordinator, and no hint ever reaches the training text.
-  const AdditionTask task(AdditionFormat::kColumns);
+  const AdditionTask task(AdditionFormat::kCompact);  // the smoke job's format
   int rationalized = 0;
   int kept_of_weak_length = 0;
   for (int iteration = 1; iteration <= kIterations; ++iteration) {
@@ -108,29 +107,28 @@ TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
       EXPECT_EQ(prompt.find("Hint"), std::string::npos) << line;
       EXPECT_EQ(completion.find("Hint"), std::string::npos) << line;
       rationalized += j.at("rationalized").get<bool>();
-      // "Input:\nA A + B B\nTarget:\n": the sum, from the digits in the prompt.
-      std::vector<std::string> rows = absl::StrSplit(prompt, '\n');
-      ASSERT_GE(rows.size(), 3u) << line;
-      std::vector<std::string> operands = absl::StrSplit(rows[1], " + ");
+      // "AAA+BBB\n": the sum, from the digits in the prompt.
+      ASSERT_TRUE(prompt.ends_with("\n")) << line;
+      std::vector<std::string> operands = absl::StrSplit(prompt.substr(0, prompt.size() - 1), '+');
       ASSERT_EQ(operands.size(), 2u) << line;
       uint64_t a = 0, b = 0;
-      ASSERT_TRUE(absl::SimpleAtoi(absl::StrReplaceAll(operands[0], {{" ", ""}}), &a)) << line;
-      ASSERT_TRUE(absl::SimpleAtoi(absl::StrReplaceAll(operands[1], {{" ", ""}}), &b)) << line;
+      ASSERT_TRUE(absl::SimpleAtoi(operands[0], &a)) << line;
+      ASSERT_TRUE(absl::SimpleAtoi(operands[1], &b)) << line;
       Question gold{.answer = SpacedDigits(a + b, 1)};
       EXPECT_TRUE(task.Verify(gold, completion)) << line;
-      const int digits = static_cast<int>(operands[0].size() + 1) / 2;
+      const int digits = static_cast<int>(operands[0].size());
       kept_of_weak_length += digits == kLengths;
     }
   }
   EXPECT_GT(rationalized, 0) << "rationalization kept nothing";
   EXPECT_GT(kept_of_weak_length, 0) << "no rationale of the weakly seeded length was kept";
   // STaR taught: M0 is weak on the longest length (it saw only a few reference scratchpads of
-  // it); each iteration's model, trained from M0 on verified rationales only, solves more of
-  // the pool's questions of that length than the one before, and the last model is clearly
-  // better at it than M0 on the held-out split (30 points; 52.5 measured, docs/results.md).
+  // it: at most 30% on the held-out split); each iteration's model, trained from M0 on verified
+  // rationales only, solves more of the pool's questions of that length than the one before,
+  // and the last model solves at least 60% of the held-out ones (docs/results.md).
   EXPECT_LE(accuracy[0][kLengths - 1], 30.0) << csv;
   for (int n = 2; n <= kIterations; ++n) EXPECT_GT(solved[n], solved[n - 1]) << "iteration " << n << "\n" << csv;
-  EXPECT_GE(accuracy[kIterations][kLengths - 1], accuracy[0][kLengths - 1] + 30.0) << csv;
+  EXPECT_GE(accuracy[kIterations][kLengths - 1], 60.0) << csv;
   EXPECT_NE(ReadFile(state + "/trainer-0.log").find("round smoke-1-i0-e1-round1 done"), std::string::npos);
 
   // Reproducible: a second run of the same file gives the same table and the same models.
