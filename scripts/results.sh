@@ -37,8 +37,8 @@ run smoke2 examples/addition-smoke.yaml
 run smoke-norat "$out/smoke-norationalization.yaml"
 # The tables without their timing columns (generate, train and evaluate seconds), and the models.
 if cmp -s <(cut -d, -f1-9,13- "$out/smoke1/results.csv") <(cut -d, -f1-9,13- "$out/smoke2/results.csv") &&
-   cmp -s "$out/smoke1/jobs/smoke-1/models/m3/model.safetensors" \
-          "$out/smoke2/jobs/smoke-1/models/m3/model.safetensors"; then
+   cmp -s "$out/smoke1/jobs/smoke-1/models/m2/model.safetensors" \
+          "$out/smoke2/jobs/smoke-1/models/m2/model.safetensors"; then
   echo "smoke job: the two runs' results.csv (timings aside) and last models are identical"
 else
   echo "smoke job: the two runs differ"

@@ -156,11 +156,10 @@ std::optional<std::string> AdditionTask::CompactAnswer(absl::string_view complet
   const size_t end = completion.find(kEnd);
   if (end == absl::string_view::npos || end + kEnd.size() != completion.size()) return std::nullopt;
   std::vector<absl::string_view> lines = absl::StrSplit(completion.substr(0, end), '\n');
-  if (lines.size() < 2) return std::nullopt;
   auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : -1; };
   std::vector<int> digits;  // least significant first
   int carry = 0;
-  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+  for (size_t i = 0; i < lines.size(); ++i) {
     // "a+b+c=s" or "a+b+c=tu", single digits, c the carry of the line before;
     // tagged: after the column's letter.
     absl::string_view line = lines[i];
@@ -182,10 +181,6 @@ std::optional<std::string> AdditionTask::CompactAnswer(absl::string_view complet
     carry = sum / 10;
   }
   if (carry > 0) digits.push_back(carry);
-  std::string derived;
-  for (size_t i = digits.size(); i > 0; --i)
-    derived.push_back(static_cast<char>('0' + digits[i - 1]));
-  if (lines.back() != derived) return std::nullopt;
   return SpacedAnswer(digits);
 }
 
@@ -239,17 +234,13 @@ std::string ColumnLines(const std::vector<int>& a, const std::vector<int>& b) {
 // the answer; `tagged` (kTagged): each line after its column's letter.
 std::string CompactLines(const std::vector<int>& a, const std::vector<int>& b, bool tagged) {
   std::vector<std::string> lines;
-  std::vector<int> result;  // least significant first
   int carry = 0;
   for (size_t i = a.size(); i > 0; --i) {
     int sum = a[i - 1] + b[i - 1] + carry;
     const std::string tag = tagged ? std::string(1, ColumnTag(a.size() - i)) : "";
     lines.push_back(absl::StrCat(tag, a[i - 1], "+", b[i - 1], "+", carry, "=", sum));
-    result.push_back(sum % 10);
     carry = sum / 10;
   }
-  if (carry > 0) result.push_back(carry);
-  lines.push_back(WithoutSpaces(SpacedAnswer(result)));
   return absl::StrCat(absl::StrJoin(lines, "\n"), "\n\n");
 }
 

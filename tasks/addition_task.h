@@ -40,20 +40,21 @@
 // blank line that ends it. The hint for rationalization is the answer line, given after the
 // question ("Hint: 8 8 1").
 //
-// kCompact, the kColumns procedure written for a character-level model, with no spaces, labels
-// or tags (less than half the tokens of kColumns, so generation and training cost less than
-// half as much):
+// kCompact, the kColumns procedure written for a character-level model, with no spaces, labels,
+// tags or answer line (less than half the tokens of kColumns, so generation and training cost
+// less than half as much):
 //
 //   624+257          <- the prompt: the question and a newline
 //   4+7+0=11
 //   2+5+1=8
-//   6+2+0=8
-//   881              <- the answer line, then a blank line that ends the completion
+//   6+2+0=8          <- then a blank line that ends the completion
 //
-// The hinted prompt adds the answer after the question ("624+257\nHint:881\n"). As in
-// kColumns, a completion states an answer only when its column lines are sound and derive it.
-// Questions and gold answers keep their spaced form ("6 2 4 + 2 5 7", "8 8 1"); only what the
-// model reads and writes is compact, and ExtractAnswer returns the spaced form.
+// The answer is what the column lines derive: each sum's last digit, least significant first,
+// and the carry out of the last column (881). A separate answer line would repeat those digits
+// in reverse order, and that copy is the step a small model gets wrong most (docs/results.md).
+// The hinted prompt adds the answer after the question ("624+257\nHint:881\n"). Questions and
+// gold answers keep their spaced form ("6 2 4 + 2 5 7", "8 8 1"); only what the model reads and
+// writes is compact, and ExtractAnswer returns the spaced form.
 //
 // kTagged, kCompact with every digit tagged by its column's letter, 'a' for the units, in the
 // question and at the start of each column line:
@@ -62,7 +63,6 @@
 //   a4+7+0=11
 //   b2+5+1=8
 //   c6+2+0=8
-//   881
 //
 // A column line finds its digits by content (the digit after its letter on either side of
 // the '+') rather than by counting positions from the end of an operand, which a small model
@@ -101,9 +101,8 @@ class AdditionTask final : public Task {
   // from the line before (0 first) and s their sum; nullopt otherwise. It does not check which
   // operand digits a line took: that is what the final answer's comparison decides.
   static std::optional<std::string> ColumnsAnswer(absl::string_view scratchpad);
-  // The spaced answer of a kCompact completion: one or more column lines "a+b+c=s" (the same
-  // rules as ColumnsAnswer), then an answer line of digits equal to what they derive, then the
-  // blank line; nullopt for anything else. `tagged` (kTagged): each column line starts with its
+  // The spaced answer a kCompact completion derives: one or more column lines "a+b+c=s" (the
+  // same rules as ColumnsAnswer), then the blank line; nullopt for anything else. `tagged` (kTagged): each column line starts with its
   // column's letter, 'a', 'b', ... in order.
   static std::optional<std::string> CompactAnswer(absl::string_view completion, bool tagged = false);
   std::string StopString() const override { return "\n\n"; }

@@ -99,12 +99,12 @@ TEST(AdditionTaskTest, TaggedFormatLabelsEveryDigitWithItsColumn) {
   Question q = AdditionTask::MakeQuestion(1, 624, 257, 3);
   EXPECT_EQ(task.Prompt(q), "c6b2a4+c2b5a7\n");
   EXPECT_EQ(task.HintedPrompt(q), "c6b2a4+c2b5a7\nHint:881\n");
-  EXPECT_EQ(*task.ReferenceCompletion(q), "a4+7+0=11\nb2+5+1=8\nc6+2+0=8\n881\n\n");
-  EXPECT_EQ(task.ExtractAnswer("a4+7+0=11\nb2+5+1=8\nc6+2+0=8\n881\n\n"), "8 8 1");
+  EXPECT_EQ(*task.ReferenceCompletion(q), "a4+7+0=11\nb2+5+1=8\nc6+2+0=8\n\n");
+  EXPECT_EQ(task.ExtractAnswer("a4+7+0=11\nb2+5+1=8\nc6+2+0=8\n\n"), "8 8 1");
   // Letters out of order, a missing letter, the untagged form.
   for (const char* bad :
-       {"a4+7+0=11\nc2+5+1=8\nb6+2+0=8\n881\n\n", "a4+7+0=11\n2+5+1=8\nc6+2+0=8\n881\n\n",
-        "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n"}) {
+       {"a4+7+0=11\nc2+5+1=8\nb6+2+0=8\n\n", "a4+7+0=11\n2+5+1=8\nc6+2+0=8\n\n",
+        "4+7+0=11\n2+5+1=8\n6+2+0=8\n\n"}) {
     EXPECT_EQ(task.ExtractAnswer(bad), std::nullopt) << bad;
   }
   // A question that is not two operands is shown as it is, without spaces.
@@ -116,30 +116,29 @@ TEST(AdditionTaskTest, CompactFormatWritesTheColumnsWithoutSpaces) {
   Question q = AdditionTask::MakeQuestion(1, 624, 257, 3);
   EXPECT_EQ(task.Prompt(q), "624+257\n");
   EXPECT_EQ(task.HintedPrompt(q), "624+257\nHint:881\n");
-  EXPECT_EQ(*task.ReferenceCompletion(q), "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n");
-  EXPECT_EQ(task.ExtractAnswer("4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n"), "8 8 1");
+  EXPECT_EQ(*task.ReferenceCompletion(q), "4+7+0=11\n2+5+1=8\n6+2+0=8\n\n");
+  EXPECT_EQ(task.ExtractAnswer("4+7+0=11\n2+5+1=8\n6+2+0=8\n\n"), "8 8 1");
   Question carries = AdditionTask::MakeQuestion(2, 99, 99, 2);
-  EXPECT_EQ(*task.ReferenceCompletion(carries), "9+9+0=18\n9+9+1=19\n198\n\n");
-  EXPECT_EQ(task.ExtractAnswer("9+9+0=18\n9+9+1=19\n198\n\n"), "1 9 8");
+  EXPECT_EQ(*task.ReferenceCompletion(carries), "9+9+0=18\n9+9+1=19\n\n");
+  EXPECT_EQ(task.ExtractAnswer("9+9+0=18\n9+9+1=19\n\n"), "1 9 8");
 }
 
 TEST(AdditionTaskTest, CompactFormatBelievesOnlyAnAnswerItsColumnsDerive) {
   const AdditionTask task(AdditionFormat::kCompact);
   Question q = AdditionTask::MakeQuestion(1, 624, 257, 3);
-  EXPECT_TRUE(task.Verify(q, "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n"));
-  // The hint copied under columns that say something else.
-  EXPECT_FALSE(task.Verify(q, "4+7+0=11\n2+5+1=9\n6+2+0=8\n881\n\n"));
-  // Columns whose digits are wrong but consistent derive another answer:
-  // stated, not gold.
-  EXPECT_EQ(task.ExtractAnswer("4+7+0=11\n2+6+1=9\n6+2+0=8\n891\n\n"), "8 9 1");
-  EXPECT_FALSE(task.Verify(q, "4+7+0=11\n2+6+1=9\n6+2+0=8\n891\n\n"));
-  // Each malformed piece in turn: a carry not taken over, a wrong sum, a sum
-  // with a leading zero, an unterminated completion, text after the end, no
+  EXPECT_TRUE(task.Verify(q, "4+7+0=11\n2+5+1=8\n6+2+0=8\n\n"));
+  // A line whose sum is wrong (as when a hint's digit is written under the wrong column).
+  EXPECT_FALSE(task.Verify(q, "4+7+0=11\n2+5+1=9\n6+2+0=8\n\n"));
+  // Columns whose digits are wrong but consistent derive another answer: stated, not gold.
+  EXPECT_EQ(task.ExtractAnswer("4+7+0=11\n2+6+1=9\n6+2+0=8\n\n"), "8 9 1");
+  EXPECT_FALSE(task.Verify(q, "4+7+0=11\n2+6+1=9\n6+2+0=8\n\n"));
+  // Each malformed piece in turn: a carry not taken over, a sum with a leading zero, an
+  // unterminated completion, text after the end, an answer line (the format has none), no
   // column line, spaces.
   for (const char* bad :
-       {"4+7+0=11\n2+5+0=7\n6+2+0=8\n871\n\n", "4+7+0=12\n882\n\n", "1+2+0=03\n3\n\n",
-        "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n", "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\nx", "881\n\n",
-        "4 + 7 + 0 = 1 1\n11\n\n", "", "\n\n"}) {
+       {"4+7+0=11\n2+5+0=7\n6+2+0=8\n\n", "1+2+0=03\n\n", "4+7+0=11\n2+5+1=8\n6+2+0=8\n",
+        "4+7+0=11\n2+5+1=8\n6+2+0=8\n\nx", "4+7+0=11\n2+5+1=8\n6+2+0=8\n881\n\n", "\n\n",
+        "4 + 7 + 0 = 1 1\n\n", ""}) {
     EXPECT_EQ(task.ExtractAnswer(bad), std::nullopt) << bad;
   }
 }

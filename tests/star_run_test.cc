@@ -26,7 +26,7 @@ using ::star::testing::TempDir;
 // The smoke job's shape (examples/addition-smoke.yaml): trained lengths 1..kLengths, the
 // longest of them seeded with a few reference scratchpads only, kIterations STaR iterations.
 constexpr int kLengths = 3;
-constexpr int kIterations = 3;
+constexpr int kIterations = 2;
 
 // Runs the smoke job into `state`; returns the output, or fails the test.
 std::string RunSmokeJob(const TempDir& dir, const std::string& state) {
