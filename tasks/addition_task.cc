@@ -63,6 +63,27 @@ std::string SpacedAnswer(const std::vector<int>& digits) {
   return answer;
 }
 
+// Adds one compact column line, "a+b+c=s" or "a+b+c=tu" (single digits, c the carry of the
+// line before), to a derivation: its sum's last digit to `digits` (least significant first)
+// and its carry to `carry`. False when the line is malformed, takes the wrong carry or adds
+// wrongly.
+bool AddColumnLine(absl::string_view line, int& carry, std::vector<int>& digits) {
+  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : -1; };
+  if (line.size() != 7 && line.size() != 8) return false;
+  if (line[1] != '+' || line[3] != '+' || line[5] != '=') return false;
+  const int a = digit(line[0]), b = digit(line[2]), c = digit(line[4]);
+  if (a < 0 || b < 0 || c != carry) return false;
+  const int sum = a + b + c;
+  const int written = line.size() == 7 ? digit(line[6])
+                      : digit(line[6]) > 0 && digit(line[7]) >= 0
+                          ? digit(line[6]) * 10 + digit(line[7])
+                          : -1;
+  if (written != sum) return false;
+  digits.push_back(sum % 10);
+  carry = sum / 10;
+  return true;
+}
+
 // The column letter of 0-based column `column` (0: the units), for kTagged.
 char ColumnTag(size_t column) { return static_cast<char>('a' + column); }
 
@@ -127,25 +148,13 @@ std::optional<std::string> AdditionTask::ColumnsAnswer(absl::string_view scratch
   std::vector<int> digits;  // least significant first
   int carry = 0;
   for (absl::string_view line : absl::StrSplit(scratchpad, '\n')) {
-    // "a + b + c = s" or "a + b + c = t u", single digits, c the carry of the
-    // line before.
-    auto digit = [&](size_t at) {
-      return line[at] >= '0' && line[at] <= '9' ? line[at] - '0' : -1;
-    };
-    if (line.size() != 13 && line.size() != 15) return std::nullopt;
-    if (line.substr(1, 3) != " + " || line.substr(5, 3) != " + " || line.substr(9, 3) != " = ") {
+    // "a + b + c = s" or "a + b + c = t u": the compact line with one space between any two
+    // characters.
+    const std::string compact = WithoutSpaces(line);
+    if (absl::StrJoin(compact, " ", [](std::string* out, char c) { out->push_back(c); }) != line ||
+        !AddColumnLine(compact, carry, digits)) {
       return std::nullopt;
     }
-    const int a = digit(0), b = digit(4), c = digit(8);
-    if (a < 0 || b < 0 || c != carry) return std::nullopt;
-    const int sum = a + b + c;
-    const int written = line.size() == 13 ? digit(12)
-                        : line[13] == ' ' && digit(12) > 0 && digit(14) >= 0
-                            ? digit(12) * 10 + digit(14)
-                            : -1;
-    if (written != sum) return std::nullopt;
-    digits.push_back(sum % 10);
-    carry = sum / 10;
   }
   if (carry > 0) digits.push_back(carry);
   return SpacedAnswer(digits);
@@ -156,29 +165,15 @@ std::optional<std::string> AdditionTask::CompactAnswer(absl::string_view complet
   const size_t end = completion.find(kEnd);
   if (end == absl::string_view::npos || end + kEnd.size() != completion.size()) return std::nullopt;
   std::vector<absl::string_view> lines = absl::StrSplit(completion.substr(0, end), '\n');
-  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : -1; };
   std::vector<int> digits;  // least significant first
   int carry = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
-    // "a+b+c=s" or "a+b+c=tu", single digits, c the carry of the line before;
-    // tagged: after the column's letter.
     absl::string_view line = lines[i];
-    if (tagged) {
+    if (tagged) {  // after the column's letter
       if (i >= 26 || line.empty() || line[0] != ColumnTag(i)) return std::nullopt;
       line.remove_prefix(1);
     }
-    if (line.size() != 7 && line.size() != 8) return std::nullopt;
-    if (line[1] != '+' || line[3] != '+' || line[5] != '=') return std::nullopt;
-    const int a = digit(line[0]), b = digit(line[2]), c = digit(line[4]);
-    if (a < 0 || b < 0 || c != carry) return std::nullopt;
-    const int sum = a + b + c;
-    const int written = line.size() == 7 ? digit(line[6])
-                        : digit(line[6]) > 0 && digit(line[7]) >= 0
-                            ? digit(line[6]) * 10 + digit(line[7])
-                            : -1;
-    if (written != sum) return std::nullopt;
-    digits.push_back(sum % 10);
-    carry = sum / 10;
+    if (!AddColumnLine(line, carry, digits)) return std::nullopt;
   }
   if (carry > 0) digits.push_back(carry);
   return SpacedAnswer(digits);

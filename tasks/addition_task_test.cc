@@ -71,7 +71,8 @@ TEST(AdditionTaskTest, ColumnsAnswerIsBelievedOnlyWhenTheScratchpadDerivesIt) {
   // Wrong arithmetic in a line, a carry not taken over, a sum with a leading
   // zero, a line of another shape, an empty scratchpad.
   for (const char* scratch : {"4 + 7 + 0 = 1 2\n", "4 + 7 + 0 = 1 1\n2 + 5 + 0 = 7\n",
-                              "2 + 5 + 0 = 0 7\n", "4+7+0=11\n", "4 + 7 + 0 = 1 1 1\n", ""}) {
+                              "2 + 5 + 0 = 0 7\n", "4+7+0=11\n", "4 + 7 + 0 = 1 1 1\n",
+                              "4  + 7 + 0 = 11\n", "4 + 7 + 0 =  8\n", ""}) {
     EXPECT_EQ(AdditionTask::ColumnsAnswer(absl::StrCat("<scratch>\n", scratch)), std::nullopt)
         << scratch;
   }
