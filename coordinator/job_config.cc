@@ -1,5 +1,6 @@
 #include "coordinator/job_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -184,6 +185,16 @@ absl::Status Check(bool ok, const std::string& source, const std::string& field,
 
 }  // namespace
 
+uint32_t SeedExamplesOfLength(const star::v1::AdditionTaskSpec& spec, uint32_t digits) {
+  const uint32_t seed_lengths = std::max<uint32_t>(1, spec.seed_max_digits());
+  if (digits <= seed_lengths) return spec.seed_examples() / seed_lengths;
+  const uint32_t longer = digits - seed_lengths - 1;  // 0 for the first longer length
+  if (spec.seed_examples_by_longer_length_size() == 0) return spec.seed_examples_per_longer_length();
+  return longer < static_cast<uint32_t>(spec.seed_examples_by_longer_length_size())
+             ? spec.seed_examples_by_longer_length(static_cast<int>(longer))
+             : 0;
+}
+
 star::v1::JobSpec DefaultJobSpec() {
   star::v1::JobSpec spec;
   spec.set_name("job");
@@ -270,7 +281,9 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
       check(a.seed_examples_per_longer_length() == 0,
             "task.addition.seed_examples_by_longer_length",
             "replaces seed_examples_per_longer_length: set one of them");
-      check(a.seed_max_digits() >= 1 && a.seed_max_digits() < a.max_digits() &&
+      check(a.seed_max_digits() >= 1, "task.addition.seed_examples_by_longer_length",
+            "needs seed_max_digits of at least 1");
+      check(a.seed_max_digits() < a.max_digits() &&
                 a.seed_examples_by_longer_length_size() ==
                     static_cast<int>(a.max_digits() - a.seed_max_digits()),
             "task.addition.seed_examples_by_longer_length",

@@ -141,6 +141,12 @@ TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {
   EXPECT_EQ(by_length->task().addition().format(), star::v1::AdditionTaskSpec::COMPACT);
   EXPECT_EQ(by_length->task().addition().seed_examples_by_longer_length().size(), 2);
   EXPECT_EQ(by_length->task().addition().seed_examples_by_longer_length(1), 120u);
+  // What the seed stage trains on per length: 100 spread over 1-3 digits, then the list.
+  std::vector<uint32_t> seeds;
+  for (uint32_t d = 1; d <= 5; ++d) seeds.push_back(SeedExamplesOfLength(by_length->task().addition(), d));
+  EXPECT_EQ(seeds, (std::vector<uint32_t>{33, 33, 33, 40, 120}));
+  EXPECT_EQ(SeedExamplesOfLength(spec->task().addition(), 1), 50u);  // 100 over 1-2 digits
+  EXPECT_EQ(SeedExamplesOfLength(spec->task().addition(), 5), 40u);  // per longer length
   // Left out, the format is the paper's scratchpad.
   EXPECT_EQ(ParseJobYaml(kJob, "job.yaml")->task().addition().format(),
             star::v1::AdditionTaskSpec::SCRATCHPAD);
@@ -166,6 +172,10 @@ TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {
                   "                  seed_examples_by_longer_length: [40, 80]}}\n",
               "task.addition.seed_examples_by_longer_length: replaces "
               "seed_examples_per_longer_length");
+  ExpectError(std::string(kJob) +
+                  "task: {addition: {max_digits: 2, train_questions: 5, seed_max_digits: 0,\n"
+                  "                  seed_examples_by_longer_length: [4, 8]}}\n",
+              "task.addition.seed_examples_by_longer_length: needs seed_max_digits of at least 1");
   ExpectError(std::string(kJob) + "task: {addition: {seed_examples_by_longer_length: [4, -1]}}\n",
               "task.addition.seed_examples_by_longer_length[1]: '-1' is not a count");
   ExpectError(std::string(kJob) + "task: {addition: {seed_examples_by_longer_length: 4}}\n",

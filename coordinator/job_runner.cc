@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/bucket_balance.h"
+#include "coordinator/job_config.h"
 #include "log/log.h"
 #include "model/model_config.h"
 #include "model/text_generator.h"
@@ -553,11 +554,7 @@ absl::Status JobRunner::RunJob() {
       std::vector<star::v1::TrainingExample> seed_examples;
       const uint32_t seed_lengths = std::max<uint32_t>(1, add.seed_max_digits());
       for (uint32_t d = 1; d <= std::max(seed_lengths, add.max_digits()); ++d) {
-        const uint32_t count =
-            d <= seed_lengths                              ? add.seed_examples() / seed_lengths
-            : add.seed_examples_by_longer_length_size() > 0 ? add.seed_examples_by_longer_length(
-                                                                  static_cast<int>(d - seed_lengths - 1))
-                                                            : add.seed_examples_per_longer_length();
+        const uint32_t count = SeedExamplesOfLength(add, d);
         std::vector<Question> qs = AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
                                                           spec_.seed() * 31 + d + 2000,
                                                           kSeedOffset + d * kIdsPerLength);

@@ -107,17 +107,21 @@ std::string TaggedText(absl::string_view text) {
 
 }  // namespace
 
+std::string AdditionTask::CompactQuestion(const Question& question) const {
+  return format_ == AdditionFormat::kTagged ? TaggedText(question.text)
+                                            : WithoutSpaces(question.text);
+}
+
 std::string AdditionTask::Prompt(const Question& question) const {
-  if (format_ == AdditionFormat::kCompact) return absl::StrCat(WithoutSpaces(question.text), "\n");
-  if (format_ == AdditionFormat::kTagged) return absl::StrCat(TaggedText(question.text), "\n");
+  if (format_ == AdditionFormat::kCompact || format_ == AdditionFormat::kTagged) {
+    return absl::StrCat(CompactQuestion(question), "\n");
+  }
   return absl::StrCat("Input:\n", question.text, "\nTarget:\n");
 }
 
 std::string AdditionTask::HintedPrompt(const Question& question) const {
   if (format_ == AdditionFormat::kCompact || format_ == AdditionFormat::kTagged) {
-    return absl::StrCat(format_ == AdditionFormat::kTagged ? TaggedText(question.text)
-                                                           : WithoutSpaces(question.text),
-                        "\nHint:", WithoutSpaces(question.answer), "\n");
+    return absl::StrCat(CompactQuestion(question), "\nHint:", WithoutSpaces(question.answer), "\n");
   }
   return absl::StrCat("Input:\n", question.text, "\nHint: ", question.answer, "\nTarget:\n");
 }

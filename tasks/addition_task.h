@@ -123,6 +123,9 @@ class AdditionTask final : public Task {
   AdditionFormat format() const { return format_; }
 
  private:
+  // The question as the compact and tagged formats show it ("624+257", "c6b2a4+c2b5a7").
+  std::string CompactQuestion(const Question& question) const;
+
   AdditionFormat format_;
 };
 
