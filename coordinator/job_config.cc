@@ -189,7 +189,9 @@ uint32_t SeedExamplesOfLength(const star::v1::AdditionTaskSpec& spec, uint32_t d
   const uint32_t seed_lengths = std::max<uint32_t>(1, spec.seed_max_digits());
   if (digits <= seed_lengths) return spec.seed_examples() / seed_lengths;
   const uint32_t longer = digits - seed_lengths - 1;  // 0 for the first longer length
-  if (spec.seed_examples_by_longer_length_size() == 0) return spec.seed_examples_per_longer_length();
+  if (spec.seed_examples_by_longer_length_size() == 0) {
+    return spec.seed_examples_per_longer_length();
+  }
   return longer < static_cast<uint32_t>(spec.seed_examples_by_longer_length_size())
              ? spec.seed_examples_by_longer_length(static_cast<int>(longer))
              : 0;

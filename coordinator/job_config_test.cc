@@ -143,7 +143,9 @@ TEST(JobConfigTest, FormatWeakSeedAndGreedySample) {
   EXPECT_EQ(by_length->task().addition().seed_examples_by_longer_length(1), 120u);
   // What the seed stage trains on per length: 100 spread over 1-3 digits, then the list.
   std::vector<uint32_t> seeds;
-  for (uint32_t d = 1; d <= 5; ++d) seeds.push_back(SeedExamplesOfLength(by_length->task().addition(), d));
+  for (uint32_t d = 1; d <= 5; ++d) {
+    seeds.push_back(SeedExamplesOfLength(by_length->task().addition(), d));
+  }
   EXPECT_EQ(seeds, (std::vector<uint32_t>{33, 33, 33, 40, 120}));
   EXPECT_EQ(SeedExamplesOfLength(spec->task().addition(), 1), 50u);  // 100 over 1-2 digits
   EXPECT_EQ(SeedExamplesOfLength(spec->task().addition(), 5), 40u);  // per longer length
