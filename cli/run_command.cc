@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "service/health_client.h"
 #include "service/shutdown_signal.h"
 #include "star/v1/jobs.grpc.pb.h"
+#include "tasks/task_factory.h"
 
 namespace star {
 namespace {
@@ -40,30 +42,49 @@ const char* PhaseName(star::v1::Phase phase) {
   }
 }
 
-// Accuracy over the buckets the job trains on (for addition: operand lengths min..max_digits);
-// longer held-out lengths measure generalisation and are reported on their own.
-bool Trained(const star::v1::JobSpec& spec, const std::string& bucket) {
-  int digits = 0;
-  if (!absl::SimpleAtoi(bucket, &digits)) return true;
-  const auto& a = spec.task().addition();
-  return digits >= static_cast<int>(a.min_digits()) && digits <= static_cast<int>(a.max_digits());
+// How the job's task names and groups its buckets (Task::BucketLabel and the rest); a task this
+// build does not know shows its buckets as they are.
+class Buckets {
+ public:
+  explicit Buckets(const star::v1::JobSpec& spec) {
+    absl::StatusOr<std::unique_ptr<Task>> task = MakeTask(spec.task());
+    if (task.ok()) task_ = *std::move(task);
+  }
+  std::string Label(const std::string& bucket) const { return task_ ? task_->BucketLabel(bucket) : bucket; }
+  std::string Kind() const { return task_ ? task_->BucketKind() : "bucket"; }
+  // Accuracy is summed over the buckets the job trains on (for addition: operand lengths
+  // min..max_digits); longer held-out lengths measure generalisation and are reported apart.
+  bool Trained(const std::string& bucket) const { return !task_ || task_->Trains(bucket); }
+  std::string TrainedLabel() const { return task_ ? task_->TrainedLabel() : "all"; }
+
+ private:
+  std::unique_ptr<Task> task_;
+};
+
+// Buckets in numeric order when they are numbers, else by name.
+std::vector<std::string> Ordered(const std::set<std::string>& names) {
+  std::vector<std::string> out(names.begin(), names.end());
+  std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    int x = 0, y = 0;
+    const bool nx = absl::SimpleAtoi(a, &x), ny = absl::SimpleAtoi(b, &y);
+    if (nx != ny) return nx;
+    return nx ? x < y : a < b;
+  });
+  return out;
 }
 
 double Overall(const star::v1::JobSpec& spec, const star::v1::IterationResult& r) {
+  const Buckets buckets(spec);
   uint32_t c = 0, t = 0;
   for (const auto& b : r.accuracy()) {
-    if (!Trained(spec, b.bucket())) continue;
+    if (!buckets.Trained(b.bucket())) continue;
     c += b.correct();
     t += b.total();
   }
   return t ? 100.0 * c / t : 0;
 }
 
-std::string TrainedRange(const star::v1::JobSpec& spec) {
-  const auto& a = spec.task().addition();
-  return a.min_digits() == a.max_digits() ? absl::StrCat(a.min_digits(), "d")
-                                          : absl::StrCat(a.min_digits(), "-", a.max_digits(), "d");
-}
+std::string TrainedRange(const star::v1::JobSpec& spec) { return Buckets(spec).TrainedLabel(); }
 
 bool Ended(const star::v1::JobStatus& status) {
   return status.state() == star::v1::JOB_STATE_SUCCEEDED ||
@@ -239,16 +260,17 @@ absl::StatusOr<star::v1::JobStatus> FollowJob(star::v1::Jobs::Stub& stub, const 
 }
 
 std::string FormatResultsTable(const star::v1::JobStatus& status) {
-  std::set<std::pair<int, std::string>> buckets;  // numeric order
+  const Buckets names(status.spec());
+  std::set<std::string> seen;
   for (const auto& r : status.results()) {
-    for (const auto& b : r.accuracy()) {
-      int n = 0;
-      buckets.insert({absl::SimpleAtoi(b.bucket(), &n) ? n : 0, b.bucket()});
-    }
+    for (const auto& b : r.accuracy()) seen.insert(b.bucket());
   }
+  const std::vector<std::string> buckets = Ordered(seen);
   std::string out = absl::StrFormat("%-5s %7s %7s %6s %7s %7s %7s", "iter", "direct", "ration.",
                                     "steps", "loss", "gen s", "train s");
-  for (const auto& [n, b] : buckets) absl::StrAppend(&out, absl::StrFormat(" %6s", b + "d"));
+  // A column is as wide as its bucket's label, at least 6.
+  const auto width = [&](const std::string& b) { return std::max<int>(6, names.Label(b).size()); };
+  for (const auto& b : buckets) absl::StrAppend(&out, absl::StrFormat(" %*s", width(b), names.Label(b)));
   absl::StrAppend(&out, absl::StrFormat(" %7s\n", TrainedRange(status.spec())));
   for (const auto& r : status.results()) {
     std::map<std::string, double> acc;
@@ -257,29 +279,29 @@ std::string FormatResultsTable(const star::v1::JobStatus& status) {
                                           r.accepted_direct(), r.accepted_rationalized(),
                                           r.train_steps(), r.train_loss(), r.generate_seconds(),
                                           r.train_seconds()));
-    for (const auto& [n, b] : buckets) absl::StrAppend(&out, absl::StrFormat(" %5.1f%%", acc[b]));
+    for (const auto& b : buckets) {
+      absl::StrAppend(&out, absl::StrFormat(" %*.1f%%", width(b) - 1, acc[b]));
+    }
     absl::StrAppend(&out, absl::StrFormat(" %6.1f%%\n", Overall(status.spec(), r)));
   }
   // What each iteration kept, per bucket of the training pool: the mechanism behind the rows
   // above (a length is learned once its questions start being solved).
-  std::set<std::pair<int, std::string>> pool_buckets;
+  std::set<std::string> kept_seen;
   for (const auto& r : status.results()) {
-    for (const auto& k : r.kept()) {
-      int n = 0;
-      pool_buckets.insert({absl::SimpleAtoi(k.bucket(), &n) ? n : 0, k.bucket()});
-    }
+    for (const auto& k : r.kept()) kept_seen.insert(k.bucket());
   }
+  const std::vector<std::string> pool_buckets = Ordered(kept_seen);
   if (!pool_buckets.empty()) {
     absl::StrAppend(&out, "\ntraining questions solved (direct + rationalized, of the pool's):\n");
     absl::StrAppend(&out, absl::StrFormat("%-5s", "iter"));
-    for (const auto& [n, b] : pool_buckets) absl::StrAppend(&out, absl::StrFormat(" %13s", b + "d"));
+    for (const auto& b : pool_buckets) absl::StrAppend(&out, absl::StrFormat(" %13s", names.Label(b)));
     absl::StrAppend(&out, "\n");
     for (const auto& r : status.results()) {
       if (r.kept().empty()) continue;
       std::map<std::string, const star::v1::BucketKept*> kept;
       for (const auto& k : r.kept()) kept[k.bucket()] = &k;
       absl::StrAppend(&out, absl::StrFormat("%-5d", r.iteration()));
-      for (const auto& [n, b] : pool_buckets) {
+      for (const auto& b : pool_buckets) {
         const star::v1::BucketKept* k = kept[b];
         absl::StrAppend(&out, k == nullptr ? absl::StrFormat(" %13s", "-")
                                            : absl::StrFormat(" %13s", absl::StrFormat(
@@ -322,6 +344,7 @@ std::string FormatResultsCsv(const star::v1::JobStatus& status) {
 }
 
 std::string FormatAccuracySvg(const star::v1::JobStatus& status) {
+  const Buckets names(status.spec());
   const double width = 640, height = 400, left = 60, right = 120, top = 30, bottom = 50;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   uint32_t max_iter = 1;
@@ -337,8 +360,8 @@ std::string FormatAccuracySvg(const star::v1::JobStatus& status) {
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-      "fill=\"white\"/>\n<text x=\"%.0f\" y=\"18\">%s: accuracy per operand length</text>\n",
-      width, height, left, status.spec().name());
+      "fill=\"white\"/>\n<text x=\"%.0f\" y=\"18\">%s: accuracy per %s</text>\n",
+      width, height, left, status.spec().name(), names.Kind());
   for (int pct = 0; pct <= 100; pct += 20) {
     absl::StrAppend(&svg, absl::StrFormat(
         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
@@ -368,9 +391,9 @@ std::string FormatAccuracySvg(const star::v1::JobStatus& status) {
     }
     absl::StrAppend(&svg, absl::StrFormat(
         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
-        "<text x=\"%.1f\" y=\"%.1f\">%s digits</text>\n",
+        "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
         left + plot_w + 12, top + 16.0 * k, left + plot_w + 32, top + 16.0 * k, color,
-        left + plot_w + 36, top + 16.0 * k + 4, bucket));
+        left + plot_w + 36, top + 16.0 * k + 4, names.Label(bucket)));
     ++k;
   }
   absl::StrAppend(&svg, "</svg>\n");

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "tasks/task_suite.h"
 #include "yaml-cpp/yaml.h"
 
 namespace star {
@@ -185,18 +186,6 @@ absl::Status Check(bool ok, const std::string& source, const std::string& field,
 
 }  // namespace
 
-uint32_t SeedExamplesOfLength(const star::v1::AdditionTaskSpec& spec, uint32_t digits) {
-  const uint32_t seed_lengths = std::max<uint32_t>(1, spec.seed_max_digits());
-  if (digits <= seed_lengths) return spec.seed_examples() / seed_lengths;
-  const uint32_t longer = digits - seed_lengths - 1;  // 0 for the first longer length
-  if (spec.seed_examples_by_longer_length_size() == 0) {
-    return spec.seed_examples_per_longer_length();
-  }
-  return longer < static_cast<uint32_t>(spec.seed_examples_by_longer_length_size())
-             ? spec.seed_examples_by_longer_length(static_cast<int>(longer))
-             : 0;
-}
-
 star::v1::JobSpec DefaultJobSpec() {
   star::v1::JobSpec spec;
   spec.set_name("job");
@@ -233,8 +222,6 @@ bool IsSafeFolderName(absl::string_view name) {
   });
 }
 
-// The longest path a job may name (PATH_MAX).
-constexpr size_t kMaxPathBytes = 4096;
 
 absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& source) {
   absl::Status s;
@@ -247,71 +234,17 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
           absl::StrCat("'", absl::CHexEscape(spec.name().substr(0, 128)),
                        "' may hold only letters, digits, '.', '_' and '-', and not start with '.'"));
   }
-  check(spec.task().has_addition(), "task", "must name a task (task.addition)");
-  if (spec.task().has_addition()) {
-    const auto& a = spec.task().addition();
-    check(a.min_digits() >= 1 && a.min_digits() <= 18, "task.addition.min_digits", "must be 1-18");
-    check(a.max_digits() >= a.min_digits() && a.max_digits() <= 18, "task.addition.max_digits",
-          "must be at least min_digits and at most 18");
-    if (a.train_file().empty()) {
-      check(a.train_questions() >= 1 && a.train_questions() <= 10'000'000,
-            "task.addition.train_questions", "must be 1-10000000");
-    } else {
-      check(a.train_questions() == 0, "task.addition.train_questions",
-            "must be 0 (or left out) with train_file: the file holds the questions");
-    }
-    check(a.eval_questions_per_length() <= 1'000'000, "task.addition.eval_questions_per_length",
-          "must be at most 1000000");
-    check(a.eval_file().empty() || a.eval_questions_per_length() == 0,
-          "task.addition.eval_questions_per_length",
-          "must be 0 (or left out) with eval_file: the file holds the questions");
-    check(a.seed_max_digits() <= a.max_digits(), "task.addition.seed_max_digits",
-          "must be at most max_digits");
-    check(a.train_questions_per_longer_length() <= 10'000'000,
-          "task.addition.train_questions_per_longer_length", "must be at most 10000000");
-    check(a.train_questions_per_longer_length() == 0 ||
-              (a.train_file().empty() && a.seed_max_digits() >= a.min_digits() &&
-               a.seed_max_digits() < a.max_digits()),
-          "task.addition.train_questions_per_longer_length",
-          "needs generated questions (no train_file) and min_digits <= seed_max_digits < max_digits");
-    check(a.seed_examples_per_longer_length() <= 1'000'000,
-          "task.addition.seed_examples_per_longer_length", "must be at most 1000000");
-    check(a.seed_examples_per_longer_length() == 0 || a.seed_max_digits() < a.max_digits(),
-          "task.addition.seed_examples_per_longer_length",
-          "needs lengths above seed_max_digits (seed_max_digits < max_digits)");
-    if (a.seed_examples_by_longer_length_size() > 0) {
-      check(a.seed_examples_per_longer_length() == 0,
-            "task.addition.seed_examples_by_longer_length",
-            "replaces seed_examples_per_longer_length: set one of them");
-      check(a.seed_max_digits() >= 1, "task.addition.seed_examples_by_longer_length",
-            "needs seed_max_digits of at least 1");
-      check(a.seed_max_digits() < a.max_digits() &&
-                a.seed_examples_by_longer_length_size() ==
-                    static_cast<int>(a.max_digits() - a.seed_max_digits()),
-            "task.addition.seed_examples_by_longer_length",
-            absl::StrCat("needs one count per length from seed_max_digits + 1 to max_digits (",
-                         a.max_digits() > a.seed_max_digits() ? a.max_digits() - a.seed_max_digits() : 0,
-                         "), not ", a.seed_examples_by_longer_length_size()));
-      for (uint32_t count : a.seed_examples_by_longer_length()) {
-        check(count <= 1'000'000, "task.addition.seed_examples_by_longer_length",
-              "each count must be at most 1000000");
-      }
-    }
-    check(a.eval_max_digits() == 0 || (a.eval_max_digits() >= a.max_digits() && a.eval_max_digits() <= 18),
-          "task.addition.eval_max_digits", "must be 0 (= max_digits) or max_digits-18");
-    check(star::v1::AdditionTaskSpec::Format_IsValid(a.format()), "task.addition.format",
-          absl::StrCat(a.format(), " is not a format (scratchpad, columns, compact, tagged)"));
-    check(a.train_file().size() <= kMaxPathBytes, "task.addition.train_file", "is too long");
-    check(a.eval_file().size() <= kMaxPathBytes, "task.addition.eval_file", "is too long");
+  if (absl::Status task = ValidateTaskSpec(spec); s.ok() && !task.ok()) {
+    s = absl::InvalidArgumentError(absl::StrCat(source, ": ", task.message()));
   }
   const auto& m = spec.model();
   check(!m.base_checkpoint().empty() || (!m.init_config().empty() && !m.init_tokenizer().empty()),
         "model", "needs base_checkpoint, or init_config and init_tokenizer");
   check(m.base_checkpoint().empty() || m.init_config().empty(), "model",
         "base_checkpoint and init_config exclude each other");
-  check(m.base_checkpoint().size() <= kMaxPathBytes, "model.base_checkpoint", "is too long");
-  check(m.init_config().size() <= kMaxPathBytes, "model.init_config", "is too long");
-  check(m.init_tokenizer().size() <= kMaxPathBytes, "model.init_tokenizer", "is too long");
+  check(m.base_checkpoint().size() <= kMaxSpecPathBytes, "model.base_checkpoint", "is too long");
+  check(m.init_config().size() <= kMaxSpecPathBytes, "model.init_config", "is too long");
+  check(m.init_tokenizer().size() <= kMaxSpecPathBytes, "model.init_tokenizer", "is too long");
   const auto& g = spec.generation();
   check(g.max_new_tokens() >= 1 && g.max_new_tokens() <= 8192, "generation.max_new_tokens",
         "must be 1-8192");

@@ -36,11 +36,6 @@ bool IsSafeFolderName(absl::string_view name);
 // Checks the meaning of a complete spec (also used for specs submitted over the API).
 absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& source);
 
-// How many reference scratchpads of `digits`-digit sums the seed stage of a valid `spec` trains
-// on: seed_examples spread over 1..seed_max_digits (at least 1), then each longer length's
-// seed_examples_by_longer_length entry or, without that list, seed_examples_per_longer_length.
-uint32_t SeedExamplesOfLength(const star::v1::AdditionTaskSpec& spec, uint32_t digits);
-
 }  // namespace star
 
 #endif  // STAR_COORDINATOR_JOB_CONFIG_H_

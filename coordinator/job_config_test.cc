@@ -1,4 +1,5 @@
 #include "coordinator/job_config.h"
+#include "tasks/addition_suite.h"
 
 #include <cmath>
 #include <functional>

@@ -5,6 +5,7 @@
 #include "coordinator/job_config.h"
 #include "files/excerpt.h"
 #include "log/log.h"
+#include "tasks/task_suite.h"
 
 namespace star {
 
@@ -21,11 +22,8 @@ absl::Status ConfineJobPaths(const PathPolicy& roots, star::v1::JobSpec* spec) {
     files.push_back({"model.init_config", model.mutable_init_config(), false});
     files.push_back({"model.init_tokenizer", model.mutable_init_tokenizer(), false});
   }
-  if (spec->task().has_addition()) {
-    star::v1::AdditionTaskSpec& addition = *spec->mutable_task()->mutable_addition();
-    files.push_back({"task.addition.train_file", addition.mutable_train_file(), false});
-    files.push_back({"task.addition.eval_file", addition.mutable_eval_file(), false});
-  }
+  std::vector<TaskFile> task_files = TaskFiles(*spec->mutable_task());
+  for (const TaskFile& f : task_files) files.push_back({f.field.c_str(), f.path, false});
   for (const NamedFile& f : files) {
     if (f.path->empty()) continue;
     absl::StatusOr<std::string> resolved =
@@ -85,9 +83,9 @@ absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& submitte
   // Question files are read now, so that a bad one is refused to the submitter naming its line
   // (the job copies them into its directory when it starts, and reads only the copies after).
   // Outside the lock: reading a large file must not hold up Find() and List().
-  if (absl::Status s = CheckQuestionFiles(spec); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("spec: ", s.message()));
-  }
+  absl::StatusOr<std::unique_ptr<TaskSuite>> suite = MakeTaskSuite(spec);
+  absl::Status loaded = suite.ok() ? (*suite)->Load("") : suite.status();
+  if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat("spec: ", loaded.message()));
   absl::MutexLock lock(&mu_);
   for (const auto& [id, runner] : jobs_) {
     if (!runner->Finished()) {

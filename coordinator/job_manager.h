@@ -22,7 +22,7 @@
 namespace star {
 
 // Every file a job spec names (model.base_checkpoint, a folder read whole; model.init_config,
-// model.init_tokenizer, task.addition.train_file, task.addition.eval_file) resolved through
+// model.init_tokenizer, and the files the task names: TaskFiles) resolved through
 // `roots` and replaced by its resolved path. Errors name the field ("model.init_config: ...").
 absl::Status ConfineJobPaths(const PathPolicy& roots, star::v1::JobSpec* spec);
 

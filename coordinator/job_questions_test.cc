@@ -9,10 +9,24 @@
 #include "coordinator/job_manager.h"
 #include "coordinator/job_runner.h"
 #include "gtest/gtest.h"
+#include "tasks/task_suite.h"
 #include "tests/test_environment.h"
 
 namespace star {
 namespace {
+
+// The job's questions as its task suite loads them.
+struct JobQuestions {
+  std::vector<Question> pool;
+  std::vector<Question> eval;
+};
+absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec,
+                                              const std::string& job_dir = "") {
+  absl::StatusOr<std::unique_ptr<TaskSuite>> suite = MakeTaskSuite(spec);
+  if (!suite.ok()) return suite.status();
+  if (absl::Status s = (*suite)->Load(job_dir); !s.ok()) return s;
+  return JobQuestions{(*suite)->pool(), (*suite)->eval()};
+}
 
 star::v1::JobSpec Spec() {
   star::v1::JobSpec spec;

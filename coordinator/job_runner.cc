@@ -14,29 +14,22 @@
 #include "model/model_config.h"
 #include "model/text_generator.h"
 #include "model/tokenizer.h"
-#include "tasks/addition_dataset.h"
-#include "tasks/addition_task.h"
+#include "tasks/task_suite.h"
 
 namespace star {
 namespace {
 
 int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }
 
-star::v1::ShardQuestion ToShardQuestion(const Task& task, const Question& q) {
+star::v1::ShardQuestion ToShardQuestion(const TaskSuite& suite, const Question& q) {
   star::v1::ShardQuestion sq;
   sq.set_question_id(q.id);
-  sq.set_prompt(task.Prompt(q));
-  sq.set_hinted_prompt(task.HintedPrompt(q));
+  sq.set_prompt(suite.GenerationPrompt(q));
+  sq.set_hinted_prompt(suite.HintedGenerationPrompt(q));
   sq.set_bucket(q.bucket);
   sq.set_gold_answer(q.answer);
   return sq;
 }
-
-// Question ids: the digit count in the high part keeps lengths apart; evaluation ids are offset
-// so they never meet training ids.
-constexpr uint64_t kIdsPerLength = 1'000'000'000ULL;
-constexpr uint64_t kEvalOffset = 100 * kIdsPerLength;
-constexpr uint64_t kSeedOffset = 200 * kIdsPerLength;
 
 }  // namespace
 
@@ -80,124 +73,6 @@ absl::Status JobRunner::WriteKeptSet(uint32_t iteration, const std::vector<nlohm
   std::filesystem::rename(temp, path, ec);
   if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
   return absl::OkStatus();
-}
-
-namespace {
-
-AdditionDatasetOptions TrainFileOptions(const star::v1::AdditionTaskSpec& add) {
-  AdditionDatasetOptions options;
-  options.first_id = 0;
-  options.ids_per_length = kIdsPerLength;
-  options.min_digits = static_cast<int>(add.min_digits());
-  options.max_digits = static_cast<int>(add.max_digits());
-  return options;
-}
-
-AdditionDatasetOptions EvalFileOptions(const star::v1::AdditionTaskSpec& add) {
-  AdditionDatasetOptions options;
-  options.first_id = kEvalOffset;
-  options.ids_per_length = kIdsPerLength;
-  options.min_digits = static_cast<int>(add.min_digits());
-  options.max_digits = static_cast<int>(std::max(add.max_digits(), add.eval_max_digits()));
-  return options;
-}
-
-// Loads a question file, prefixing errors with the spec field. With `kept` non-empty the file
-// is read from that copy, which is made from `path` first when it does not exist yet.
-absl::Status LoadQuestionFile(const std::string& field, const std::string& path,
-                              const std::string& kept, const AdditionDatasetOptions& options,
-                              std::vector<Question>* questions) {
-  std::string source = path;
-  if (!kept.empty()) {
-    std::error_code ec;
-    if (!std::filesystem::exists(kept, ec)) {
-      // Checked before it is copied (a device or a huge file is never copied), and copied
-      // under a temporary name so that a crash leaves no half copy behind.
-      absl::StatusOr<std::vector<Question>> checked = LoadAdditionDataset(path, options);
-      if (!checked.ok()) {
-        return absl::Status(checked.status().code(), absl::StrCat(field, ": ", checked.status().message()));
-      }
-      std::filesystem::create_directories(std::filesystem::path(kept).parent_path(), ec);
-      const std::string temp = kept + ".tmp";
-      std::filesystem::copy_file(path, temp, std::filesystem::copy_options::overwrite_existing, ec);
-      if (!ec) std::filesystem::rename(temp, kept, ec);
-      if (ec) return absl::InternalError(absl::StrCat(field, ": copying ", path, " to ", kept, ": ", ec.message()));
-    }
-    source = kept;
-  }
-  absl::StatusOr<std::vector<Question>> loaded = LoadAdditionDataset(source, options);
-  if (!loaded.ok()) {
-    return absl::Status(loaded.status().code(), absl::StrCat(field, ": ", loaded.status().message()));
-  }
-  *questions = std::move(*loaded);
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::Status CheckQuestionFiles(const star::v1::JobSpec& spec) {
-  const star::v1::AdditionTaskSpec& add = spec.task().addition();
-  std::vector<Question> ignored;
-  if (!add.train_file().empty()) {
-    if (absl::Status s = LoadQuestionFile("task.addition.train_file", add.train_file(), "",
-                                          TrainFileOptions(add), &ignored);
-        !s.ok()) {
-      return s;
-    }
-  }
-  if (!add.eval_file().empty()) {
-    return LoadQuestionFile("task.addition.eval_file", add.eval_file(), "", EvalFileOptions(add),
-                            &ignored);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec,
-                                              const std::string& job_dir) {
-  const star::v1::AdditionTaskSpec& add = spec.task().addition();
-  const uint32_t eval_max = std::max(add.max_digits(), add.eval_max_digits());
-  JobQuestions out;
-  const auto kept = [&](const char* name) {
-    return job_dir.empty() ? std::string() : absl::StrCat(job_dir, "/questions/", name);
-  };
-  // Held-out split: eval_questions_per_length per operand length, up to eval_max_digits.
-  if (!add.eval_file().empty()) {
-    if (absl::Status s = LoadQuestionFile("task.addition.eval_file", add.eval_file(),
-                                          kept("eval.jsonl"), EvalFileOptions(add), &out.eval);
-        !s.ok()) {
-      return s;
-    }
-  } else {
-    for (uint32_t d = add.min_digits(); d <= eval_max; ++d) {
-      for (Question& q : AdditionTask::Generate(static_cast<int>(d), add.eval_questions_per_length(),
-                                                spec.seed() * 31 + d + 1000,
-                                                kEvalOffset + d * kIdsPerLength)) {
-        out.eval.push_back(std::move(q));
-      }
-    }
-  }
-  // Training pool: train_questions spread evenly over the lengths.
-  if (!add.train_file().empty()) {
-    if (absl::Status s = LoadQuestionFile("task.addition.train_file", add.train_file(),
-                                          kept("train.jsonl"), TrainFileOptions(add), &out.pool);
-        !s.ok()) {
-      return s;
-    }
-  } else {
-    const uint32_t longer = add.train_questions_per_longer_length();
-    const uint32_t last_even = longer > 0 ? add.seed_max_digits() : add.max_digits();
-    const uint32_t lengths = last_even - add.min_digits() + 1;
-    for (uint32_t d = add.min_digits(); d <= add.max_digits(); ++d) {
-      uint32_t count = d > last_even ? longer
-                                     : add.train_questions() / lengths +
-                                           (d - add.min_digits() < add.train_questions() % lengths ? 1 : 0);
-      for (Question& q : AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
-                                                spec.seed() * 31 + d, d * kIdsPerLength)) {
-        out.pool.push_back(std::move(q));
-      }
-    }
-  }
-  return out;
 }
 
 uint32_t StepsForIteration(const star::v1::TrainingSpec& t, uint32_t iteration) {
@@ -510,18 +385,23 @@ absl::Status JobRunner::Evaluate(uint32_t iteration, const std::string& checkpoi
 }
 
 absl::Status JobRunner::RunJob() {
-  const star::v1::AdditionTaskSpec& add = spec_.task().addition();
-  const AdditionTask task = AdditionTask::ForSpec(add);
   const std::string models = absl::StrCat(options_.job_dir, "/models");
   std::error_code ec;
   std::filesystem::create_directories(models, ec);
   if (ec) return absl::InternalError(absl::StrCat(models, ": ", ec.message()));
 
-  absl::StatusOr<JobQuestions> questions = MakeJobQuestions(spec_, options_.job_dir);
-  if (!questions.ok()) return questions.status();
-  for (const Question& q : questions->eval) eval_questions_.push_back(ToShardQuestion(task, q));
+  absl::StatusOr<std::unique_ptr<TaskSuite>> suite = MakeTaskSuite(spec_);
+  if (!suite.ok()) return suite.status();
+  if (absl::Status s = (*suite)->Load(options_.job_dir); !s.ok()) return s;
+  for (const Question& q : (*suite)->eval()) eval_questions_.push_back(ToShardQuestion(**suite, q));
   std::vector<star::v1::ShardQuestion> pool;
-  for (const Question& q : questions->pool) pool.push_back(ToShardQuestion(task, q));
+  // What a kept rationale is trained as the continuation of: the task's own prompt, without
+  // few-shot exemplars and without the hint.
+  std::map<uint64_t, std::string> training_prompt;
+  for (const Question& q : (*suite)->pool()) {
+    pool.push_back(ToShardQuestion(**suite, q));
+    training_prompt[q.id] = (*suite)->task().Prompt(q);
+  }
 
   // Results already in the status (a job resumed after a restart) are not redone.
   std::map<uint32_t, star::v1::IterationResult> finished;
@@ -551,23 +431,15 @@ absl::Status JobRunner::RunJob() {
         return s;
       }
       if (absl::Status s = CheckContextLength(init, pool); !s.ok()) return s;
+      absl::StatusOr<std::vector<SeedExample>> seeds = (*suite)->SeedExamples();
+      if (!seeds.ok()) return seeds.status();
       std::vector<star::v1::TrainingExample> seed_examples;
-      const uint32_t seed_lengths = std::max<uint32_t>(1, add.seed_max_digits());
-      for (uint32_t d = 1; d <= std::max(seed_lengths, add.max_digits()); ++d) {
-        const uint32_t count = SeedExamplesOfLength(add, d);
-        std::vector<Question> qs = AdditionTask::Generate(static_cast<int>(d), static_cast<int>(count),
-                                                          spec_.seed() * 31 + d + 2000,
-                                                          kSeedOffset + d * kIdsPerLength);
-        for (size_t i = 0; i < qs.size(); ++i) {
-          absl::StatusOr<std::string> completion = task.ReferenceCompletion(qs[i]);
-          if (!completion.ok()) return completion.status();
-          star::v1::TrainingExample e;
-          e.set_example_id(qs[i].id);
-          // One in four seed examples shows the hint, so that hinted prompts mean something.
-          e.set_prompt(i % 4 == 3 ? task.HintedPrompt(qs[i]) : task.Prompt(qs[i]));
-          e.set_completion(*completion);
-          seed_examples.push_back(std::move(e));
-        }
+      for (SeedExample& seed : *seeds) {
+        star::v1::TrainingExample e;
+        e.set_example_id(seed.id);
+        e.set_prompt(std::move(seed.prompt));
+        e.set_completion(std::move(seed.completion));
+        seed_examples.push_back(std::move(e));
       }
       absl::StatusOr<RoundProgress> seed = RunRound(0, init, m0, spec_.training().seed_steps(),
                                                     std::move(seed_examples));
@@ -666,13 +538,14 @@ absl::Status JobRunner::RunJob() {
         answered.insert(r.question_id);
         if (!r.rationalized) direct.insert(r.question_id);
         bucket_of.push_back(bucket_of_question[r.question_id]);
+        const std::string& prompt = training_prompt[r.question_id];
         kept_log.push_back({{"question_id", r.question_id},
                             {"rationalized", r.rationalized},
-                            {"prompt", r.prompt},
+                            {"prompt", prompt},
                             {"completion", r.completion}});
         star::v1::TrainingExample e;
         e.set_example_id(examples.size());
-        e.set_prompt(r.prompt);
+        e.set_prompt(prompt);
         e.set_completion(r.completion);
         examples.push_back(std::move(e));
       }

@@ -133,23 +133,6 @@ class JobRunner {
 // steps(n) of the job's schedule (n >= 1).
 uint32_t StepsForIteration(const star::v1::TrainingSpec& training, uint32_t iteration);
 
-// A job's questions: the training pool and the held-out split, each generated from the spec's
-// seed or read from task.addition.train_file / eval_file. With `job_dir`, a file is read from
-// the copy kept there (job_dir/questions/train.jsonl, eval.jsonl), made on first use: a resumed
-// job sees the same questions and ids even if the original file changed or moved. Errors name
-// the field, and for a file the line: kInvalidArgument for bad content, kNotFound for a missing
-// file.
-struct JobQuestions {
-  std::vector<Question> pool;
-  std::vector<Question> eval;
-};
-absl::StatusOr<JobQuestions> MakeJobQuestions(const star::v1::JobSpec& spec,
-                                              const std::string& job_dir = "");
-
-// Reads and checks the spec's question files, if any, without generating anything (for the
-// check at submission). Errors as MakeJobQuestions.
-absl::Status CheckQuestionFiles(const star::v1::JobSpec& spec);
-
 }  // namespace star
 
 #endif  // STAR_COORDINATOR_JOB_RUNNER_H_

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -246,16 +247,25 @@ std::string CompactLines(const std::vector<int>& a, const std::vector<int>& b, b
 }  // namespace
 
 AdditionTask AdditionTask::ForSpec(const star::v1::AdditionTaskSpec& spec) {
+  AdditionFormat format = AdditionFormat::kScratchpad;
   switch (spec.format()) {
-    case star::v1::AdditionTaskSpec::COLUMNS:
-      return AdditionTask(AdditionFormat::kColumns);
-    case star::v1::AdditionTaskSpec::COMPACT:
-      return AdditionTask(AdditionFormat::kCompact);
-    case star::v1::AdditionTaskSpec::TAGGED:
-      return AdditionTask(AdditionFormat::kTagged);
-    default:
-      return AdditionTask(AdditionFormat::kScratchpad);
+    case star::v1::AdditionTaskSpec::COLUMNS: format = AdditionFormat::kColumns; break;
+    case star::v1::AdditionTaskSpec::COMPACT: format = AdditionFormat::kCompact; break;
+    case star::v1::AdditionTaskSpec::TAGGED: format = AdditionFormat::kTagged; break;
+    default: break;
   }
+  return AdditionTask(format, static_cast<int>(spec.min_digits()), static_cast<int>(spec.max_digits()));
+}
+
+bool AdditionTask::Trains(const std::string& bucket) const {
+  int digits = 0;
+  if (!absl::SimpleAtoi(bucket, &digits)) return true;
+  return digits >= min_digits_ && digits <= max_digits_;
+}
+
+std::string AdditionTask::TrainedLabel() const {
+  return min_digits_ == max_digits_ ? absl::StrCat(min_digits_, "d")
+                                    : absl::StrCat(min_digits_, "-", max_digits_, "d");
 }
 
 absl::StatusOr<std::string> AdditionTask::ReferenceCompletion(const Question& question) const {

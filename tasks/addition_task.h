@@ -84,9 +84,11 @@ enum class AdditionFormat { kScratchpad, kColumns, kCompact, kTagged };
 
 class AdditionTask final : public Task {
  public:
-  explicit AdditionTask(AdditionFormat format = AdditionFormat::kScratchpad) : format_(format) {}
+  explicit AdditionTask(AdditionFormat format = AdditionFormat::kScratchpad, int min_digits = 1,
+                        int max_digits = 18)
+      : format_(format), min_digits_(min_digits), max_digits_(max_digits) {}
 
-  // The task a job's spec describes (its format).
+  // The task a job's spec describes (its format and trained lengths).
   static AdditionTask ForSpec(const star::v1::AdditionTaskSpec& spec);
 
   std::string Prompt(const Question& question) const override;
@@ -110,7 +112,13 @@ class AdditionTask final : public Task {
   // The scratchpad completion (rationale, answer, terminator) for `question`: the seed stage's
   // training text. kInvalidArgument naming the question when its text is not "D .. D + D .. D"
   // with equally long operands.
-  absl::StatusOr<std::string> ReferenceCompletion(const Question& question) const;
+  absl::StatusOr<std::string> ReferenceCompletion(const Question& question) const override;
+
+  // Buckets are operand lengths ("3", shown "3d"); lengths min_digits..max_digits are trained.
+  std::string BucketLabel(const std::string& bucket) const override { return bucket + "d"; }
+  std::string BucketKind() const override { return "operand length"; }
+  bool Trains(const std::string& bucket) const override;
+  std::string TrainedLabel() const override;
 
   // A question for operands `a` and `b` (non-negative, `digits` digits each, leading zeros
   // allowed only for digits == 1).
@@ -127,6 +135,8 @@ class AdditionTask final : public Task {
   std::string CompactQuestion(const Question& question) const;
 
   AdditionFormat format_;
+  int min_digits_;
+  int max_digits_;
 };
 
 // Space-separated digits of `value`, zero-padded to `digits` ("0 7" for 7 with 2 digits).

@@ -1,7 +1,8 @@
 #ifndef STAR_TASKS_TASK_FACTORY_H_
 #define STAR_TASKS_TASK_FACTORY_H_
 
-// The Task a job's TaskSpec names.
+// The Task a TaskSpec names (prompts, verifier, buckets), made without reading any file: what
+// workers and the coordinator's verification of their results need.
 
 #include <memory>
 
