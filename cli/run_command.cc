@@ -265,7 +265,9 @@ std::string FormatResultsTable(const star::v1::JobStatus& status) {
   for (const auto& r : status.results()) {
     for (const auto& b : r.accuracy()) seen.insert(b.bucket());
   }
-  const std::vector<std::string> buckets = Ordered(seen);
+  // One bucket that is all the questions needs no column of its own.
+  const std::vector<std::string> buckets =
+      seen == std::set<std::string>{"all"} ? std::vector<std::string>{} : Ordered(seen);
   std::string out = absl::StrFormat("%-5s %7s %7s %6s %7s %7s %7s", "iter", "direct", "ration.",
                                     "steps", "loss", "gen s", "train s");
   // A column is as wide as its bucket's label, at least 6.

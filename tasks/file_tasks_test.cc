@@ -68,6 +68,12 @@ TEST(MathTaskTest, TheLastStatedAnswerCountsAndIsComparedAsANumber) {
   EXPECT_FALSE(task.Verify(q, "#### twelve hundred"));        // not a number
   EXPECT_FALSE(task.Verify(q, " \\boxed{1200"));              // never closed
   EXPECT_FALSE(task.Verify(q, "#### 12000"));
+  // The right answer through false or garbled arithmetic is not believed.
+  EXPECT_TRUE(task.Verify(q, " 10 * 120 = <<10*120=1200>>1200\n#### 1200"));
+  EXPECT_FALSE(task.Verify(q, " 10 * 120 = <<10*120=1300>>1200\n#### 1200"));
+  EXPECT_FALSE(task.Verify(q, " <<ten times=1200>> so\n#### 1200"));
+  EXPECT_FALSE(task.Verify(q, " <<<748=7>>>1200\n#### 1200"));
+  EXPECT_FALSE(task.Verify(q, " 10 * 120 = <<10*120=1200\n#### 1200"));
   Question fraction;
   fraction.answer = "0.75";
   EXPECT_TRUE(task.Verify(fraction, "#### 3/4"));

@@ -65,7 +65,19 @@ std::optional<std::string> MathTask::ExtractAnswer(const std::string& completion
 
 bool MathTask::Verify(const Question& question, const std::string& completion) const {
   std::optional<std::string> answer = ExtractAnswer(completion);
-  return answer.has_value() && SameNumber(*answer, question.answer);
+  if (!answer.has_value() || !SameNumber(*answer, question.answer)) return false;
+  // A right answer reached through a false or garbled calculation is not a rationale worth
+  // training on: every calculator annotation must be arithmetic that holds.
+  for (size_t open = completion.find("<<"); open != std::string::npos;
+       open = completion.find("<<", open + 2)) {
+    const size_t close = completion.find(">>", open + 2);
+    if (close == std::string::npos) return false;
+    const std::optional<bool> holds = AnnotationHolds(
+        absl::string_view(completion).substr(open + 2, close - open - 2));
+    if (!holds.value_or(false)) return false;
+    open = close;
+  }
+  return true;
 }
 
 absl::StatusOr<std::string> MathTask::ReferenceCompletion(const Question& question) const {

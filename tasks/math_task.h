@@ -15,7 +15,10 @@
 // then a blank line. The hint for rationalization is the answer in parentheses after the
 // question, as the paper gives it: "Q: ... How many pens? (12)\nA:". A completion states its
 // answer with its last "#### N", else its last "The answer is N", else its last "\boxed{N}";
-// answers are compared as numbers (tasks/numeric_answer.h): "12.0", "$12" and "12" agree.
+// answers are compared as numbers (tasks/numeric_answer.h): "12.0", "$12" and "12" agree. A
+// completion with the right answer is still refused when one of its calculator annotations
+// ("<<3*4=12>>", GSM8K's) is not arithmetic that holds: the answer was reached by luck or by
+// copying the hint, not by the steps written.
 
 #include "tasks/file_task.h"
 

@@ -1,6 +1,11 @@
 #include "tasks/numeric_answer.h"
 
+#include <cmath>
+#include <cstring>
+#include <string>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/strip.h"
 
 namespace star {
 namespace {
@@ -103,6 +108,135 @@ bool SameNumber(absl::string_view a, absl::string_view b) {
   std::optional<Rational> x = ParseNumber(a);
   std::optional<Rational> y = ParseNumber(b);
   return x.has_value() && y.has_value() && *x == *y;
+}
+
+namespace {
+
+// Recursive descent over an expression, exact in rationals.
+class Arithmetic {
+ public:
+  explicit Arithmetic(absl::string_view text) : text_(text) {}
+
+  std::optional<Rational> Whole() {
+    std::optional<Rational> value = Sum();
+    Skip();
+    if (!value || at_ != text_.size()) return std::nullopt;
+    return value;
+  }
+
+ private:
+  // Values are kept below 10^30 (numerator and denominator), so that a product of two never
+  // leaves __int128.
+  static constexpr __int128 kLimit = static_cast<__int128>(1'000'000'000'000'000LL) * 1'000'000'000'000'000LL;
+
+  static std::optional<Rational> Reduced(__int128 n, __int128 d) {
+    if (d == 0) return std::nullopt;
+    if (d < 0) {
+      n = -n;
+      d = -d;
+    }
+    const __int128 g = Gcd(n, d);
+    if (g > 1) {
+      n /= g;
+      d /= g;
+    }
+    if (n >= kLimit || n <= -kLimit || d >= kLimit) return std::nullopt;
+    return Rational{n, d};
+  }
+
+  static std::optional<Rational> Combine(const Rational& a, char op, const Rational& b) {
+    switch (op) {
+      case '+': return Reduced(a.numerator * b.denominator + b.numerator * a.denominator, a.denominator * b.denominator);
+      case '-': return Reduced(a.numerator * b.denominator - b.numerator * a.denominator, a.denominator * b.denominator);
+      case '*': return Reduced(a.numerator * b.numerator, a.denominator * b.denominator);
+      default: return Reduced(a.numerator * b.denominator, a.denominator * b.numerator);
+    }
+  }
+
+  void Skip() {
+    while (at_ < text_.size() && text_[at_] == ' ') ++at_;
+  }
+  bool Next(char c) {
+    Skip();
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  // A left-associative chain of `Operand`s joined by the operators in `ops`.
+  template <typename Operand>
+  std::optional<Rational> Chain(const char* ops, Operand operand) {
+    std::optional<Rational> value = operand();
+    while (value) {
+      Skip();
+      if (at_ >= text_.size() || std::strchr(ops, text_[at_]) == nullptr) break;
+      const char op = text_[at_++];
+      if (++operations_ > 32) return std::nullopt;
+      std::optional<Rational> right = operand();
+      if (!right) return std::nullopt;
+      value = Combine(*value, op, *right);
+    }
+    return value;
+  }
+  std::optional<Rational> Sum() { return Chain("+-", [this] { return Product(); }); }
+  std::optional<Rational> Product() { return Chain("*/", [this] { return Factor(); }); }
+  std::optional<Rational> Factor() {
+    if (++depth_ > 16) return std::nullopt;
+    std::optional<Rational> value;
+    if (Next('-')) {
+      value = Factor();
+      if (value) value->numerator = -value->numerator;
+    } else if (Next('(')) {
+      value = Sum();
+      if (!Next(')')) value.reset();
+    } else {
+      Skip();
+      const size_t start = at_;
+      while (at_ < text_.size() && (absl::ascii_isdigit(text_[at_]) || text_[at_] == '.' || text_[at_] == ',')) ++at_;
+      std::string number(text_.substr(start, at_ - start));
+      if (!number.empty() && number[0] == '.') number.insert(0, "0");
+      value = ParseNumber(number);
+    }
+    --depth_;
+    return value;
+  }
+
+  absl::string_view text_;
+  size_t at_ = 0;
+  int operations_ = 0;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+std::optional<Rational> EvaluateArithmetic(absl::string_view expression) {
+  if (expression.empty() || expression.size() > 128) return std::nullopt;
+  return Arithmetic(expression).Whole();
+}
+
+std::optional<bool> AnnotationHolds(absl::string_view body) {
+  const size_t equals = body.rfind('=');
+  if (equals == absl::string_view::npos) return std::nullopt;
+  const absl::string_view written = absl::StripAsciiWhitespace(body.substr(equals + 1));
+  std::optional<Rational> left = EvaluateArithmetic(body.substr(0, equals));
+  std::optional<Rational> right = EvaluateArithmetic(written);
+  if (!left || !right) return std::nullopt;
+  if (*left == *right) return true;
+  // A result written with k decimals ("100/3=33.33") holds when it is the exact value rounded
+  // or cut to k decimals: within 10^-k of it. A whole number must be exact.
+  const size_t dot = written.find('.');
+  if (dot == absl::string_view::npos) return false;
+  const size_t decimals = written.size() - dot - 1;
+  if (decimals == 0 || decimals > 12) return false;
+  __int128 scale = 1;
+  for (size_t i = 0; i < decimals; ++i) scale *= 10;
+  // |l - r| <= 1 / scale, i.e. |ln * rd - rn * ld| * scale <= ld * rd, with every factor below
+  // 10^30 / 10^12: compared as long double (the margin is far above its rounding).
+  const long double difference =
+      static_cast<long double>(left->numerator) / static_cast<long double>(left->denominator) -
+      static_cast<long double>(right->numerator) / static_cast<long double>(right->denominator);
+  return std::fabs(difference) * static_cast<long double>(scale) <= 1.0L;
 }
 
 }  // namespace star

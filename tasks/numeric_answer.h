@@ -34,6 +34,17 @@ std::optional<std::string> LeadingNumber(absl::string_view text);
 // Whether both are numbers of equal value.
 bool SameNumber(absl::string_view a, absl::string_view b);
 
+// The exact value of arithmetic as GSM8K's calculator annotations write it: numbers ("12",
+// "0.5", ".5", "1,000"), + - * /, parentheses and unary minus ("(12-4)/2*-1"). nullopt for
+// anything else, a division by zero, more than 32 operations, 128 characters, or values too
+// large to keep exact.
+std::optional<Rational> EvaluateArithmetic(absl::string_view expression);
+
+// Whether a calculator annotation's body ("3*4=12", what GSM8K writes between "<<" and ">>")
+// holds: true or false when its left side evaluates and its right side is a number; nullopt when
+// it cannot be judged (not arithmetic, no '=').
+std::optional<bool> AnnotationHolds(absl::string_view body);
+
 }  // namespace star
 
 #endif  // STAR_TASKS_NUMERIC_ANSWER_H_

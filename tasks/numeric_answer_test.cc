@@ -50,5 +50,38 @@ TEST(NumericAnswerTest, TheLeadingNumberStopsBeforeASentencesPunctuation) {
   EXPECT_FALSE(LeadingNumber("1,2,3").has_value());
 }
 
+TEST(NumericAnswerTest, ArithmeticIsEvaluatedExactly) {
+  EXPECT_EQ(EvaluateArithmetic("3*4+2"), (Rational{14, 1}));
+  EXPECT_EQ(EvaluateArithmetic("(12-4)/2*-1"), (Rational{-4, 1}));
+  EXPECT_EQ(EvaluateArithmetic("10*.5"), (Rational{5, 1}));
+  EXPECT_EQ(EvaluateArithmetic("1,000 / 8"), (Rational{125, 1}));
+  EXPECT_EQ(EvaluateArithmetic("1/3+1/6"), (Rational{1, 2}));
+  EXPECT_EQ(EvaluateArithmetic("2-3-4"), (Rational{-5, 1}));  // left to right
+  EXPECT_EQ(EvaluateArithmetic("8/4/2"), (Rational{1, 1}));
+  for (const char* bad : {"", "3/0", "3+", "(3", "3)", "x*2", "3**2", "2^3", "1e5"}) {
+    EXPECT_FALSE(EvaluateArithmetic(bad).has_value()) << bad;
+  }
+  // Too large to keep exact, too many operations, too deep.
+  EXPECT_FALSE(EvaluateArithmetic("999999999999999999*999999999999999999*99").has_value());
+  std::string long_sum = "1";
+  for (int i = 0; i < 40; ++i) long_sum += "+1";
+  EXPECT_FALSE(EvaluateArithmetic(long_sum).has_value());
+  EXPECT_FALSE(EvaluateArithmetic(std::string(20, '(') + "1" + std::string(20, ')')).has_value());
+}
+
+TEST(NumericAnswerTest, CalculatorAnnotationsHoldWhenTheirArithmeticIsRight) {
+  EXPECT_EQ(AnnotationHolds("3*4=12"), true);
+  EXPECT_EQ(AnnotationHolds("24-20=24"), false);
+  EXPECT_EQ(AnnotationHolds("7/2=3.5"), true);
+  // A result rounded or cut to the decimals written holds; a whole number must be exact.
+  EXPECT_EQ(AnnotationHolds("100/3=33.33"), true);
+  EXPECT_EQ(AnnotationHolds("2/3=0.67"), true);
+  EXPECT_EQ(AnnotationHolds("2/3=0.7"), true);
+  EXPECT_EQ(AnnotationHolds("2/3=0.5"), false);
+  EXPECT_EQ(AnnotationHolds("7/2=3"), false);
+  EXPECT_EQ(AnnotationHolds("12"), std::nullopt);
+  EXPECT_EQ(AnnotationHolds("apples=3"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace star

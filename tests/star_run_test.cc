@@ -85,7 +85,7 @@ TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
   }
   std::string svg = ReadFile(state + "/accuracy.svg");
   EXPECT_EQ(svg.substr(0, 4), "<svg");
-  EXPECT_NE(svg.find("1 digits"), std::string::npos);
+  EXPECT_NE(svg.find(">1d</text>"), std::string::npos);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   EXPECT_NE(ReadFile(state + "/results.json").find("\"state\": \"JOB_STATE_SUCCEEDED\""),
             std::string::npos);
