@@ -34,6 +34,7 @@ constexpr char kUsage[] =
     "  up          start a local cluster (coordinator, workers, trainer ranks), show it healthy\n"
     "  status      show a running coordinator's health, its workers and trainers, and its jobs\n"
     "  watch       follow a job on a running coordinator to its end and print its table\n"
+    "  cancel      cancel a job on a running coordinator and wait until it has stopped\n"
     "  export      write the rationales accepted in one iteration as JSON Lines\n"
     "  init-model  write a randomly initialised model directory from a config and a tokenizer\n"
     "  generate    print a model directory's continuation of a prompt\n";
@@ -153,6 +154,56 @@ int RunStatus(int argc, char** argv) {
   return 0;
 }
 
+int RunCancel(int argc, char** argv) {
+  OperatorConnectionFlags connection;
+  std::string job_id;
+  bool detach = false;
+  FollowOptions follow;
+  follow.give_up_seconds = 120;
+  FlagParser flags("star cancel",
+                   "Cancels a job on a running coordinator (the Jobs API's CancelJob) and follows "
+                   "it until it has stopped: exit 0 once it ends CANCELLED, 1 when it had already "
+                   "ended otherwise or cannot be reached.");
+  AddOperatorConnectionFlags(flags, &connection);
+  flags.AddPositional("JOB_ID", &job_id, "the job to cancel (star status lists them)");
+  flags.AddBool("detach", &detach, "return once the coordinator has the request, without waiting");
+  AddFollowFlags(flags, &follow);
+  flags.ParseOrExit(argc, argv, 2);
+  std::shared_ptr<grpc::Channel> channel = OperatorChannel("star cancel", connection);
+  if (channel == nullptr) return 2;
+  auto stub = star::v1::Jobs::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  star::v1::CancelJobRequest request;
+  request.set_job_id(job_id);
+  star::v1::JobStatus status;
+  grpc::Status rpc = stub->CancelJob(&context, request, &status);
+  if (!rpc.ok()) {
+    std::fprintf(stderr, "star cancel: %s: %s\n", connection.coordinator.c_str(),
+                 FromGrpcStatus(rpc).ToString().c_str());
+    return 1;
+  }
+  const auto ended = [](const star::v1::JobStatus& s) {
+    return s.state() == star::v1::JOB_STATE_SUCCEEDED || s.state() == star::v1::JOB_STATE_FAILED ||
+           s.state() == star::v1::JOB_STATE_CANCELLED;
+  };
+  if (ended(status) && status.state() != star::v1::JOB_STATE_CANCELLED) {
+    std::fprintf(stderr, "star cancel: job %s had already ended: %s\n", job_id.c_str(),
+                 star::v1::JobState_Name(status.state()).c_str());
+    return 1;
+  }
+  std::printf("job %s: cancellation requested\n", job_id.c_str());
+  std::fflush(stdout);
+  if (detach) return 0;
+  absl::StatusOr<star::v1::JobStatus> final_status = FollowJob(*stub, job_id, follow);
+  if (!final_status.ok()) {
+    std::fprintf(stderr, "star cancel: %s\n", final_status.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("job %s: %s\n", job_id.c_str(), star::v1::JobState_Name(final_status->state()).c_str());
+  return final_status->state() == star::v1::JOB_STATE_CANCELLED ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace star
 
@@ -173,6 +224,7 @@ int main(int argc, char** argv) {
   if (command == "up") return star::RunUp(argc, argv);
   if (command == "status") return star::RunStatus(argc, argv);
   if (command == "watch") return star::RunWatch(argc, argv);
+  if (command == "cancel") return star::RunCancel(argc, argv);
   if (command == "export") return star::RunExport(argc, argv);
   if (command == "init-model") return star::RunInitModel(argc, argv);
   if (command == "generate") return star::RunGenerate(argc, argv);

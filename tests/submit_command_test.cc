@@ -177,5 +177,62 @@ TEST(SubmitCommandTest, WatchSurvivesASilentCoordinatorAndGivesUpOnOneThatStaysS
   EXPECT_EQ(log.find("gave up"), std::string::npos) << log;
 }
 
+// `star cancel` stops a running job: this one waits in its seed stage for a trainer rank that
+// never comes, until it is cancelled.
+TEST(SubmitCommandTest, CancelStopsARunningJobAndRefusesAnEndedOne) {
+  TempDir dir;
+  absl::StatusOr<testing::RunningCoordinator> coordinator = StartCoordinator(dir);
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+  const std::string examples = std::string(STAR_SOURCE_DIR) + "/examples/";
+  const std::string job = dir.Write(
+      "waits.yaml", "name: waits\n"
+                    "task: {addition: {min_digits: 1, max_digits: 1, train_questions: 4,\n"
+                    "       eval_questions_per_length: 2, seed_max_digits: 1, seed_examples: 4}}\n"
+                    "model: {init_config: " + examples + "tiny-char-llama/config.json,\n"
+                    "        init_tokenizer: " + examples + "tiny-char-llama/tokenizer.json}\n"
+                    "training: {seed_steps: 1, world_size: 1}\niterations: 1\n");
+  auto [status, output] =
+      RunCommand({BinaryPath("star"), "submit", job, "--coordinator", coordinator->address}, dir);
+  ASSERT_EQ(status, 0) << output;
+  auto jobs = star::v1::Jobs::NewStub(MakeChannel(coordinator->address));
+  star::v1::JobStatus known;
+  for (int i = 0; i < 100 && known.phase() != star::v1::PHASE_SEED; ++i) {
+    grpc::ClientContext context;
+    star::v1::GetJobRequest get;
+    get.set_job_id("waits-1");
+    ASSERT_TRUE(jobs->GetJob(&context, get, &known).ok());
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(known.state(), star::v1::JOB_STATE_RUNNING);
+
+  auto [cancelled, cancel_output] = RunCommand(
+      {BinaryPath("star"), "cancel", "waits-1", "--coordinator", coordinator->address}, dir);
+  EXPECT_EQ(cancelled, 0) << cancel_output;
+  EXPECT_NE(cancel_output.find("job waits-1: cancellation requested"), std::string::npos) << cancel_output;
+  EXPECT_NE(cancel_output.find("job waits-1: JOB_STATE_CANCELLED"), std::string::npos) << cancel_output;
+
+  // Cancelling it again is harmless: it ended CANCELLED. A job that ended otherwise says so,
+  // and an unknown job is named.
+  auto [again, again_output] = RunCommand(
+      {BinaryPath("star"), "cancel", "waits-1", "--coordinator", coordinator->address}, dir);
+  EXPECT_EQ(again, 0) << again_output;
+  const std::string failing = dir.Write("fails.yaml", testing::JobWithAnEmptyModel(dir, "fails"));
+  auto [submitted, submit_output] = RunCommand(
+      {BinaryPath("star"), "submit", failing, "--watch", "--coordinator", coordinator->address}, dir);
+  ASSERT_NE(submit_output.find("JOB_STATE_FAILED"), std::string::npos) << submit_output;
+  auto [ended, ended_output] = RunCommand(
+      {BinaryPath("star"), "cancel", "fails-2", "--coordinator", coordinator->address}, dir);
+  EXPECT_EQ(ended, 1) << ended_output;
+  EXPECT_NE(ended_output.find("job fails-2 had already ended: JOB_STATE_FAILED"), std::string::npos)
+      << ended_output;
+  auto [unknown, unknown_output] = RunCommand(
+      {BinaryPath("star"), "cancel", "nosuch-1", "--coordinator", coordinator->address}, dir);
+  EXPECT_EQ(unknown, 1) << unknown_output;
+  EXPECT_NE(unknown_output.find("job_id 'nosuch-1' is unknown"), std::string::npos) << unknown_output;
+  auto [usage, usage_output] = RunCommand({BinaryPath("star"), "cancel"}, dir);
+  EXPECT_EQ(usage, 2) << usage_output;
+  EXPECT_NE(usage_output.find("JOB_ID"), std::string::npos) << usage_output;
+}
+
 }  // namespace
 }  // namespace star
