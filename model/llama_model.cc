@@ -172,6 +172,10 @@ void LlamaModel::Allocate(torch::Dtype dtype) {
       view(p + "self_attn.v_proj.bias", l.qkv_bias, q_out + kv_out, kv_out);
     }
     if (c.o_bias) l.o_bias = param(p + "self_attn.o_proj.bias", {c.hidden_size});
+    if (c.qk_norm) {
+      l.q_norm = param(p + "self_attn.q_norm.weight", {c.head_dim});
+      l.k_norm = param(p + "self_attn.k_norm.weight", {c.head_dim});
+    }
     l.post_norm = param(p + "post_attention_layernorm.weight", {c.hidden_size});
     l.gate_up = leaf({2 * c.intermediate_size, c.hidden_size});
     view(p + "mlp.gate_proj.weight", l.gate_up, 0, c.intermediate_size);
@@ -188,6 +192,20 @@ void LlamaModel::Allocate(torch::Dtype dtype) {
   inv_freq_ = 1.0 / torch::pow(c.rope_theta,
                                torch::arange(0, c.head_dim, 2, torch::kInt64).to(torch::kFloat32) /
                                    static_cast<double>(c.head_dim));
+  if (c.rope_scaling) {
+    // Llama 3: long wavelengths slowed down by `factor`, short ones kept, those between blended
+    // (transformers' _compute_llama3_parameters).
+    const Llama3RopeScaling& r = *c.rope_scaling;
+    const double old_context = static_cast<double>(r.original_max_position_embeddings);
+    const double low_freq_wavelen = old_context / r.low_freq_factor;
+    const double high_freq_wavelen = old_context / r.high_freq_factor;
+    torch::Tensor wavelen = 2 * M_PI / inv_freq_;
+    torch::Tensor scaled = torch::where(wavelen > low_freq_wavelen, inv_freq_ / r.factor, inv_freq_);
+    torch::Tensor smooth = (old_context / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+    torch::Tensor smoothed = (1 - smooth) * scaled / r.factor + smooth * scaled;
+    torch::Tensor medium = (wavelen >= high_freq_wavelen) & (wavelen <= low_freq_wavelen);
+    inv_freq_ = torch::where(medium, smoothed, scaled);
+  }
   // The named views share the leaves' storage; they are only written under NoGradGuard.
   for (torch::Tensor& t : leaves_) t.set_requires_grad(true);
 }
@@ -374,6 +392,10 @@ torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor&
     torch::Tensor v = qkv.narrow(-1, q_out + kv_out, kv_out)
                           .view({batch, tokens, c.num_key_value_heads, c.head_dim})
                           .transpose(1, 2);
+    if (c.qk_norm) {
+      q = RmsNorm(q, l.q_norm);
+      k = RmsNorm(k, l.k_norm);
+    }
     q = q * cos + RotateHalf(q) * sin;
     k = k * cos + RotateHalf(k) * sin;
     if (cache != nullptr) {

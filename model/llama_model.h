@@ -96,6 +96,7 @@ class LlamaModel {
     torch::Tensor qkv;       // [q_out + 2 * kv_out, hidden]: q_proj, k_proj, v_proj stacked
     torch::Tensor qkv_bias;  // [q_out + 2 * kv_out] or undefined
     torch::Tensor o, o_bias;
+    torch::Tensor q_norm, k_norm;  // qwen3: [head_dim] each, or undefined
     torch::Tensor post_norm;
     torch::Tensor gate_up;   // [2 * intermediate, hidden]: gate_proj, up_proj stacked
     torch::Tensor down;

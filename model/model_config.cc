@@ -1,5 +1,7 @@
 #include "model/model_config.h"
 
+#include <filesystem>
+
 #include <fstream>
 #include <sstream>
 
@@ -80,9 +82,9 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(absl::string_view text, absl::
     if (!it->is_string()) return FieldError(source, "model_type", "must be a string");
     c.model_type = it->get<std::string>();
   }
-  if (c.model_type != "llama" && c.model_type != "qwen2") {
-    return FieldError(source, "model_type",
-                      absl::StrCat("'", Excerpt(c.model_type), "' is not supported (llama, qwen2)"));
+  if (c.model_type != "llama" && c.model_type != "qwen2" && c.model_type != "qwen3") {
+    return FieldError(source, "model_type", absl::StrCat("'", Excerpt(c.model_type),
+                                                         "' is not supported (llama, qwen2, qwen3)"));
   }
   absl::Status s;
   if (!(s = ReadInt(j, source, "vocab_size", true, 1, &c.vocab_size)).ok()) return s;
@@ -113,18 +115,40 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(absl::string_view text, absl::
   }
   if (!(s = ReadDouble(j, source, "rms_norm_eps", &c.rms_norm_eps)).ok()) return s;
   if (!(s = ReadDouble(j, source, "rope_theta", &c.rope_theta)).ok()) return s;
-  // transformers 5 may keep rope_theta inside rope_parameters.
-  if (auto it = j.find("rope_parameters"); it != j.end() && it->is_object()) {
-    if (auto type = it->find("rope_type");
-        type != it->end() && !(type->is_string() && type->get<std::string>() == "default")) {
-      return FieldError(source, "rope_parameters.rope_type", "is not supported (only default)");
-    }
+  // The rope parameters: transformers 5 writes rope_parameters (rope_theta and the scaling
+  // together), earlier versions rope_scaling.
+  for (const char* field : {"rope_parameters", "rope_scaling"}) {
+    auto it = j.find(field);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_object()) return FieldError(source, field, "must be an object or null");
     if (!(s = ReadDouble(*it, source, "rope_theta", &c.rope_theta)).ok()) return s;
-  }
-  if (auto it = j.find("rope_scaling"); it != j.end() && !it->is_null()) {
-    bool plain = it->is_object() && it->contains("rope_type") &&
-                 (*it)["rope_type"].is_string() && (*it)["rope_type"] == "default";
-    if (!plain) return FieldError(source, "rope_scaling", "is not supported (must be null)");
+    std::string type = "default";
+    for (const char* key : {"rope_type", "type"}) {
+      if (auto t = it->find(key); t != it->end()) {
+        if (!t->is_string()) return FieldError(source, absl::StrCat(field, ".", key), "must be a string");
+        type = t->get<std::string>();
+      }
+    }
+    if (type == "default") continue;
+    if (type != "llama3") {
+      return FieldError(source, absl::StrCat(field, ".rope_type"),
+                        absl::StrCat("'", Excerpt(type), "' is not supported (default, llama3)"));
+    }
+    Llama3RopeScaling r;
+    const std::string prefix = absl::StrCat(source, ": ", field);
+    if (!(s = ReadDouble(*it, prefix, "factor", &r.factor)).ok()) return s;
+    if (!(s = ReadDouble(*it, prefix, "low_freq_factor", &r.low_freq_factor)).ok()) return s;
+    if (!(s = ReadDouble(*it, prefix, "high_freq_factor", &r.high_freq_factor)).ok()) return s;
+    if (!(s = ReadInt(*it, prefix, "original_max_position_embeddings", false, 1,
+                      &r.original_max_position_embeddings))
+             .ok()) {
+      return s;
+    }
+    if (!(r.factor > 0) || !(r.low_freq_factor > 0) || !(r.high_freq_factor > r.low_freq_factor)) {
+      return FieldError(source, field,
+                        "llama3 scaling needs factor > 0 and high_freq_factor > low_freq_factor > 0");
+    }
+    c.rope_scaling = r;
   }
   if (!(s = ReadBool(j, source, "tie_word_embeddings", &c.tie_word_embeddings)).ok()) return s;
   bool attention_bias = false;
@@ -132,9 +156,11 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(absl::string_view text, absl::
   if (c.model_type == "qwen2") {
     c.qkv_bias = true;
   } else {
+    // llama and qwen3: attention_bias biases all four projections.
     c.qkv_bias = attention_bias;
     c.o_bias = attention_bias;
   }
+  c.qk_norm = c.model_type == "qwen3";
   bool mlp_bias = false;
   if (!(s = ReadBool(j, source, "mlp_bias", &mlp_bias)).ok()) return s;
   if (mlp_bias) return FieldError(source, "mlp_bias", "is not supported (must be false)");
@@ -183,8 +209,10 @@ absl::StatusOr<ModelConfig> ModelConfig::FromFile(const std::string& path) {
 
 std::string ModelConfig::ToJson() const {
   Json j;
-  bool qwen = model_type == "qwen2";
-  j["architectures"] = Json::array({qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"});
+  const bool qwen = model_type == "qwen2";
+  j["architectures"] = Json::array({qwen                       ? "Qwen2ForCausalLM"
+                                    : model_type == "qwen3" ? "Qwen3ForCausalLM"
+                                                            : "LlamaForCausalLM"});
   j["model_type"] = model_type;
   j["vocab_size"] = vocab_size;
   j["hidden_size"] = hidden_size;
@@ -198,6 +226,15 @@ std::string ModelConfig::ToJson() const {
   j["rope_theta"] = rope_theta;
   j["hidden_act"] = "silu";
   j["tie_word_embeddings"] = tie_word_embeddings;
+  if (rope_scaling) {
+    j["rope_parameters"] = {{"rope_type", "llama3"},
+                            {"rope_theta", rope_theta},
+                            {"factor", rope_scaling->factor},
+                            {"low_freq_factor", rope_scaling->low_freq_factor},
+                            {"high_freq_factor", rope_scaling->high_freq_factor},
+                            {"original_max_position_embeddings",
+                             rope_scaling->original_max_position_embeddings}};
+  }
   if (!qwen) {
     j["attention_bias"] = qkv_bias;
     j["mlp_bias"] = false;
@@ -219,10 +256,33 @@ int64_t ModelConfig::ParameterCount() const {
   int64_t attention = hidden_size * q + 2 * hidden_size * kv + q * hidden_size;
   if (qkv_bias) attention += q + 2 * kv;
   if (o_bias) attention += hidden_size;
+  if (qk_norm) attention += 2 * head_dim;
   int64_t mlp = 3 * hidden_size * intermediate_size;
   int64_t layer = attention + mlp + 2 * hidden_size;
   int64_t embeddings = vocab_size * hidden_size * (tie_word_embeddings ? 1 : 2);
   return embeddings + num_hidden_layers * layer + hidden_size;
+}
+
+absl::StatusOr<std::optional<std::vector<int64_t>>> ReadGenerationEos(const std::string& model_dir) {
+  const std::string path = absl::StrCat(model_dir, "/generation_config.json");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::optional<std::vector<int64_t>>();
+  absl::StatusOr<std::string> text = ReadFileBounded(path, kMaxModelConfigBytes);
+  if (!text.ok()) return text.status();
+  Json j = Json::parse(text->begin(), text->end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
+  }
+  auto it = j.find("eos_token_id");
+  if (it == j.end() || it->is_null()) return std::optional<std::vector<int64_t>>();
+  std::vector<int64_t> ids;
+  for (const Json& e : it->is_array() ? *it : Json::array({*it})) {
+    if (!e.is_number_integer() || e.get<int64_t>() < 0) {
+      return FieldError(path, "eos_token_id", "must be a token id or a list of them");
+    }
+    ids.push_back(e.get<int64_t>());
+  }
+  return std::optional<std::vector<int64_t>>(std::move(ids));
 }
 
 }  // namespace star

@@ -1,6 +1,7 @@
 #include "model/model_config.h"
 
 #include "gtest/gtest.h"
+#include "tests/test_environment.h"
 
 namespace star {
 namespace {
@@ -62,14 +63,59 @@ TEST(ModelConfigTest, ErrorsNameTheFileAndField) {
                    "num_attention_heads":4,"num_key_value_heads":3})",
                "num_key_value_heads (3) must divide num_attention_heads (4)");
   expect_error(R"({"vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
-                   "num_attention_heads":2,"rope_scaling":{"rope_type":"llama3","factor":8}})",
-               "rope_scaling is not supported");
+                   "num_attention_heads":2,"rope_scaling":{"rope_type":"linear","factor":8}})",
+               "rope_scaling.rope_type 'linear' is not supported (default, llama3)");
+  expect_error(R"({"vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
+                   "num_attention_heads":2,"rope_parameters":{"rope_type":"llama3","factor":8,
+                   "low_freq_factor":4,"high_freq_factor":1}})",
+               "rope_parameters llama3 scaling needs factor > 0 and high_freq_factor > low_freq_factor > 0");
   expect_error(R"({"vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
                    "num_attention_heads":2,"hidden_act":"gelu"})",
                "hidden_act must be \"silu\"");
   expect_error(R"({"vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
                    "num_attention_heads":2,"torch_dtype":"int8"})",
                "torch_dtype dtype 'int8' is not one of float32, bfloat16, float16");
+}
+
+TEST(ModelConfigTest, Llama3RopeScalingAndQwen3AreRead) {
+  absl::StatusOr<ModelConfig> llama3 = ModelConfig::FromJson(
+      R"({"vocab_size":10,"hidden_size":8,"intermediate_size":16,"num_hidden_layers":1,
+          "num_attention_heads":2,"rope_parameters":{"rope_type":"llama3","rope_theta":500000.0,
+          "factor":32,"low_freq_factor":1,"high_freq_factor":4,
+          "original_max_position_embeddings":8192}})",
+      "config.json");
+  ASSERT_TRUE(llama3.ok()) << llama3.status();
+  ASSERT_TRUE(llama3->rope_scaling.has_value());
+  EXPECT_DOUBLE_EQ(llama3->rope_scaling->factor, 32);
+  EXPECT_EQ(llama3->rope_scaling->original_max_position_embeddings, 8192);
+  EXPECT_DOUBLE_EQ(llama3->rope_theta, 500000.0);
+  absl::StatusOr<ModelConfig> again = ModelConfig::FromJson(llama3->ToJson(), "written");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->ToJson(), llama3->ToJson());
+
+  absl::StatusOr<ModelConfig> qwen3 = ModelConfig::FromJson(
+      R"({"model_type":"qwen3","vocab_size":10,"hidden_size":8,"intermediate_size":16,
+          "num_hidden_layers":1,"num_attention_heads":2,"head_dim":6,"use_sliding_window":false})",
+      "config.json");
+  ASSERT_TRUE(qwen3.ok()) << qwen3.status();
+  EXPECT_TRUE(qwen3->qk_norm);
+  EXPECT_FALSE(qwen3->qkv_bias);
+  EXPECT_EQ(qwen3->head_dim, 6);
+  EXPECT_NE(qwen3->ToJson().find("Qwen3ForCausalLM"), std::string::npos);
+}
+
+TEST(ModelConfigTest, GenerationConfigEosIdsAreReadWhenPresent) {
+  testing::TempDir dir;
+  absl::StatusOr<std::optional<std::vector<int64_t>>> none = ReadGenerationEos(dir.path());
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  dir.Write("generation_config.json", R"({"bos_token_id": 1, "eos_token_id": [7, 9]})");
+  absl::StatusOr<std::optional<std::vector<int64_t>>> ids = ReadGenerationEos(dir.path());
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(**ids, (std::vector<int64_t>{7, 9}));
+  dir.Write("generation_config.json", R"({"eos_token_id": "x"})");
+  EXPECT_NE(ReadGenerationEos(dir.path()).status().message().find("eos_token_id must be a token id"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -12,6 +12,9 @@ namespace star {
 struct TextGenerator::Impl {
   std::unique_ptr<LlamaModel> model;
   std::unique_ptr<Tokenizer> tokenizer;
+  // What ends a sequence unless the options say otherwise: generation_config.json's EOS ids
+  // when the folder has them, else config.json's.
+  std::vector<int64_t> eos_token_ids;
 };
 
 TextGenerator::TextGenerator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -32,6 +35,10 @@ absl::StatusOr<std::unique_ptr<TextGenerator>> TextGenerator::Load(const std::st
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat(model_dir, ": ", e.what_without_backtrace()));
   }
+  // generate() stops at generation_config.json's EOS ids when the folder has them.
+  absl::StatusOr<std::optional<std::vector<int64_t>>> eos = ReadGenerationEos(model_dir);
+  if (!eos.ok()) return eos.status();
+  impl->eos_token_ids = eos->has_value() ? **eos : impl->model->config().eos_token_ids;
   if (impl->tokenizer->vocab_size() > impl->model->config().vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(
         model_dir, ": tokenizer.json has ", impl->tokenizer->vocab_size(),
@@ -63,7 +70,7 @@ absl::StatusOr<std::vector<Completion>> TextGenerator::Generate(
   }
   SamplingOptions effective = options;
   if (effective.eos_token_ids.empty()) {
-    for (int64_t id : config.eos_token_ids) effective.eos_token_ids.push_back(static_cast<int32_t>(id));
+    for (int64_t id : impl_->eos_token_ids) effective.eos_token_ids.push_back(static_cast<int32_t>(id));
   }
   try {
     return GenerateBatched(*impl_->model, *impl_->tokenizer, ids, effective);

@@ -19,7 +19,8 @@ class Tokenizer;
 class TextGenerator {
  public:
   // Loads config.json, the safetensors weights and tokenizer.json from `model_dir`.
-  // The model's EOS ids (config.json eos_token_id) end sequences unless the options name others.
+  // The model's EOS ids (generation_config.json's eos_token_id when the folder has one, else
+  // config.json's) end sequences unless the options name others.
   static absl::StatusOr<std::unique_ptr<TextGenerator>> Load(const std::string& model_dir);
 
   TextGenerator(const TextGenerator&) = delete;

@@ -14,7 +14,8 @@ import tempfile
 import unittest
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from transformers import (LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM,
+                          Qwen3Config, Qwen3ForCausalLM)
 
 PROBE = os.path.join(os.environ["STAR_BIN_DIR"], "star-model-probe")
 TOLERANCE = 1e-4
@@ -38,6 +39,19 @@ VARIANTS = {
         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False)),
     "qwen2_bias_tied": (Qwen2Config, Qwen2ForCausalLM, dict(
         num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)),
+    # Qwen3: q/k RMSNorm per head, head_dim apart from hidden_size / heads.
+    "qwen3_qk_norm_head_dim": (Qwen3Config, Qwen3ForCausalLM, dict(
+        num_attention_heads=4, num_key_value_heads=2, head_dim=24, tie_word_embeddings=False)),
+    "qwen3_bias_tied": (Qwen3Config, Qwen3ForCausalLM, dict(
+        num_attention_heads=4, num_key_value_heads=1, head_dim=16, tie_word_embeddings=True,
+        attention_bias=True)),
+    # Llama 3's rope scaling; an original context of 64 puts the 16-wide heads' frequencies in
+    # all three bands (scaled, blended, kept) within the rows' positions.
+    "llama3_rope_scaling": (LlamaConfig, LlamaForCausalLM, dict(
+        num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
+        rope_parameters=dict(rope_type="llama3", rope_theta=500000.0, factor=8.0,
+                             low_freq_factor=1.0, high_freq_factor=4.0,
+                             original_max_position_embeddings=64))),
 }
 
 
