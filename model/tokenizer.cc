@@ -15,9 +15,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "files/bounded_read.h"
 #include "files/excerpt.h"
+#include "model/tokenizer_normalizer.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 
@@ -671,13 +673,20 @@ class RegexSplitter {
 enum class SplitBehavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
 
 struct PreTokenizerStep {
-  enum class Kind { kSplit, kByteLevel };
+  enum class Kind { kSplit, kByteLevel, kMetaspace };
   Kind kind = Kind::kSplit;
   // kSplit's pattern; kByteLevel's GPT-2 pattern when use_regex, else null.
   std::unique_ptr<RegexSplitter> splitter;
   SplitBehavior behavior = SplitBehavior::kIsolated;
   bool invert = false;
   bool add_prefix_space = false;  // kByteLevel
+  // kMetaspace: spaces become `replacement` ("▁"), which is prepended to every piece
+  // (prepend_scheme "always"), only to the input's first ("first") or to none ("never"); with
+  // `metaspace_split`, pieces are then split before each replacement. (`splitter` finds it.)
+  std::string replacement;
+  enum class Prepend { kAlways, kFirst, kNever };
+  Prepend prepend = Prepend::kAlways;
+  bool metaspace_split = true;
 };
 
 // The [begin, end) ranges that NormalizedString::split(pattern, behavior) keeps of `piece`,
@@ -752,10 +761,31 @@ void SplitRanges(std::string_view piece, const RegexSplitter& splitter, SplitBeh
   }
 }
 
-// Applies one step to `piece` and appends the resulting non-empty pieces to `out`.
-void ApplyPreTokenizerStep(const PreTokenizerStep& step, std::string_view piece,
+// Applies one step to `piece` and appends the resulting non-empty pieces to `out`. `at_start`:
+// the piece begins at the start of the input (Metaspace's "first" scheme prepends only there).
+void ApplyPreTokenizerStep(const PreTokenizerStep& step, std::string_view piece, bool at_start,
                            std::vector<std::string>* out) {
   std::vector<std::pair<size_t, size_t>> ranges;
+  if (step.kind == PreTokenizerStep::Kind::kMetaspace) {
+    std::string replaced;
+    for (char c : piece) {
+      if (c == ' ') {
+        replaced += step.replacement;
+      } else {
+        replaced.push_back(c);
+      }
+    }
+    const bool prepend = step.prepend == PreTokenizerStep::Prepend::kAlways ||
+                         (step.prepend == PreTokenizerStep::Prepend::kFirst && at_start);
+    if (prepend && !replaced.starts_with(step.replacement)) replaced.insert(0, step.replacement);
+    if (!step.metaspace_split) {
+      if (!replaced.empty()) out->push_back(std::move(replaced));
+      return;
+    }
+    SplitRanges(replaced, *step.splitter, SplitBehavior::kMergedWithNext, false, &ranges);
+    for (const auto& [begin, end] : ranges) out->emplace_back(replaced.substr(begin, end - begin));
+    return;
+  }
   if (step.kind == PreTokenizerStep::Kind::kSplit) {
     SplitRanges(piece, *step.splitter, step.behavior, step.invert, &ranges);
     for (const auto& [begin, end] : ranges) out->emplace_back(piece.substr(begin, end - begin));
@@ -796,6 +826,9 @@ struct BpeVocabulary {
   std::optional<int32_t> unk_id;
   bool fuse_unk = false;
   bool ignore_merges = false;
+  // A character not in the vocab becomes the tokens of its bytes ("<0xE4>", ...) when they
+  // all are in it, before unk_token is considered.
+  bool byte_fallback = false;
 };
 
 class BpeModel {
@@ -864,6 +897,10 @@ class BpeModel {
         if (unk_pending) add(*vocabulary_.unk_id, unk_length);
         unk_pending = false;
         add(it->second, static_cast<uint32_t>(length));
+      } else if (std::vector<int32_t> bytes; vocabulary_.byte_fallback && ByteTokens(word.substr(pos, length), &bytes)) {
+        // As tokenizers does, a pending unknown run is not ended by byte tokens: it is added
+        // after them.
+        for (int32_t id : bytes) add(id, 1);
       } else if (vocabulary_.unk_id.has_value()) {
         if (unk_pending && vocabulary_.fuse_unk) {
           unk_length += static_cast<uint32_t>(length);
@@ -923,6 +960,16 @@ class BpeModel {
     for (const Symbol& symbol : symbols) {
       if (symbol.length != 0) ids->push_back(symbol.id);
     }
+  }
+
+  // The ids of the byte tokens ("<0x0A>") of `character`'s bytes; false when one is missing.
+  bool ByteTokens(std::string_view character, std::vector<int32_t>* ids) const {
+    for (unsigned char byte : character) {
+      auto it = vocabulary_.vocab.find(absl::StrFormat("<0x%02X>", byte));
+      if (it == vocabulary_.vocab.end()) return false;
+      ids->push_back(it->second);
+    }
+    return true;
   }
 
   const BpeVocabulary vocabulary_;
@@ -1051,7 +1098,16 @@ struct TemplatePiece {
 };
 using Template = std::vector<TemplatePiece>;
 
-enum class DecoderStep { kByteLevel, kFuse };
+struct DecoderStep {
+  enum class Kind { kByteLevel, kFuse, kReplace, kByteFallback, kStrip, kMetaspace };
+  Kind kind = Kind::kFuse;
+  std::string pattern;      // kReplace: the literal replaced; kStrip: the character stripped;
+                            // kMetaspace: the replacement character
+  std::string content;      // kReplace: what it becomes
+  size_t start = 0;         // kStrip: at most this many from the left...
+  size_t stop = 0;          // ...and from the right
+  bool prepend = true;      // kMetaspace: the first token's leading space is dropped
+};
 
 struct DecoderChain {
   bool present = false;  // without a decoder, tokens are joined with spaces
@@ -1091,6 +1147,89 @@ std::string DecodeByteLevel(const std::vector<std::string>& tokens) {
     }
   }
   return LossyUtf8(bytes);
+}
+
+std::string ReplaceAll(std::string_view text, std::string_view pattern, std::string_view with) {
+  if (pattern.empty()) return std::string(text);
+  std::string out;
+  size_t from = 0;
+  for (size_t at = text.find(pattern); at != std::string_view::npos; at = text.find(pattern, from)) {
+    out.append(text.substr(from, at - from));
+    out.append(with);
+    from = at + pattern.size();
+  }
+  out.append(text.substr(from));
+  return out;
+}
+
+// ByteFallback::decode_chain: runs of byte tokens ("<0xE4>") become the text their bytes
+// spell, or one U+FFFD per byte when they are not valid UTF-8; other tokens stay.
+std::vector<std::string> DecodeByteFallback(const std::vector<std::string>& tokens) {
+  std::vector<std::string> out;
+  std::string bytes;
+  size_t byte_tokens = 0;
+  auto flush = [&] {
+    if (byte_tokens == 0) return;
+    const std::string lossy = LossyUtf8(bytes);
+    if (lossy == bytes) {
+      out.push_back(bytes);
+    } else {
+      std::string replacement;
+      for (size_t i = 0; i < byte_tokens; ++i) replacement += "\xEF\xBF\xBD";
+      out.push_back(std::move(replacement));
+    }
+    bytes.clear();
+    byte_tokens = 0;
+  };
+  for (const std::string& token : tokens) {
+    if (token.size() == 6 && token.starts_with("<0x") && token[5] == '>' && IsHexDigit(token[3]) &&
+        IsHexDigit(token[4])) {
+      bytes.push_back(static_cast<char>(std::stoi(token.substr(3, 2), nullptr, 16)));
+      ++byte_tokens;
+      continue;
+    }
+    flush();
+    out.push_back(token);
+  }
+  flush();
+  return out;
+}
+
+// One decoder step over the tokens (tokenizers' decode_chain of each decoder).
+std::vector<std::string> ApplyDecoderStep(const DecoderStep& step, std::vector<std::string> tokens) {
+  switch (step.kind) {
+    case DecoderStep::Kind::kByteLevel: return {DecodeByteLevel(tokens)};
+    case DecoderStep::Kind::kFuse: return {Join(tokens, "")};
+    case DecoderStep::Kind::kByteFallback: return DecodeByteFallback(tokens);
+    case DecoderStep::Kind::kReplace:
+      for (std::string& token : tokens) token = ReplaceAll(token, step.pattern, step.content);
+      return tokens;
+    case DecoderStep::Kind::kStrip:
+      for (std::string& token : tokens) {
+        size_t left = 0;
+        while (left < step.start && token.size() >= (left + 1) * step.pattern.size() &&
+               token.compare(left * step.pattern.size(), step.pattern.size(), step.pattern) == 0) {
+          ++left;
+        }
+        token.erase(0, left * step.pattern.size());
+        size_t right = 0;
+        while (right < step.stop && token.size() >= (right + 1) * step.pattern.size() &&
+               token.compare(token.size() - (right + 1) * step.pattern.size(), step.pattern.size(),
+                             step.pattern) == 0) {
+          ++right;
+        }
+        token.resize(token.size() - right * step.pattern.size());
+      }
+      return tokens;
+    case DecoderStep::Kind::kMetaspace:
+      // Every replacement becomes a space, except in the first token when a prefix was
+      // prepended: there every one is dropped (tokenizers' Metaspace::decode_chain).
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        tokens[i] = ReplaceAll(tokens[i], step.pattern, i == 0 && step.prepend ? "" : " ");
+      }
+      return tokens;
+  }
+  return tokens;
 }
 
 struct TokenEntry {
@@ -1182,10 +1321,8 @@ class ConfigReader {
                            "must be null or 0 (BPE dropout is random; this tokenizer is not)");
       }
     }
-    bool byte_fallback = false;
-    absl::Status status = ReadBool(model, "model", "byte_fallback", false, &byte_fallback);
+    absl::Status status = ReadBool(model, "model", "byte_fallback", false, &out->byte_fallback);
     if (!status.ok()) return status;
-    if (byte_fallback) return Unsupported("model.byte_fallback", "true is not supported");
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
       std::optional<std::string> affix;
       if (!(status = ReadOptionalString(model, "model", key, &affix)).ok()) return status;
@@ -1338,17 +1475,51 @@ class ConfigReader {
     return absl::OkStatus();
   }
 
-  absl::Status ReadNormalizer(const Json& root) const {
-    const Json* normalizer = Find(root, "normalizer");
-    if (normalizer == nullptr) return absl::OkStatus();
-    absl::StatusOr<std::string> type = ReadType(*normalizer, "normalizer");
+  absl::Status ReadNormalizer(const Json& value, const std::string& path,
+                              std::vector<NormalizerStep>* out) const {
+    absl::StatusOr<std::string> type = ReadType(value, path);
     if (!type.ok()) return type.status();
+    NormalizerStep step;
     if (*type == "Sequence") {
-      const Json* list = Find(*normalizer, "normalizers");
-      if (list != nullptr && list->is_array() && list->empty()) return absl::OkStatus();
+      const Json* list = Find(value, "normalizers");
+      if (list == nullptr || !list->is_array()) return Invalid(Field(path, "normalizers"), "must be an array");
+      for (size_t i = 0; i < list->size(); ++i) {
+        absl::Status status = ReadNormalizer((*list)[i], Index(Field(path, "normalizers"), i), out);
+        if (!status.ok()) return status;
+      }
+      return absl::OkStatus();
     }
-    return Unsupported("normalizer.type",
-                       absl::StrCat("\"", *type, "\" is not supported (only a null normalizer)"));
+    // NFKC and NFKD are refused: ICU's compatibility mappings (Unicode 15) and those of the
+    // tokenizers library differ on characters real text holds (U+1F16C, for one).
+    static const std::pair<const char*, NormalizerStep::Kind> kForms[] = {
+        {"NFC", NormalizerStep::Kind::kNfc}, {"NFD", NormalizerStep::Kind::kNfd}};
+    for (const auto& [name, kind] : kForms) {
+      if (*type == name) {
+        step.kind = kind;
+        out->push_back(step);
+        return absl::OkStatus();
+      }
+    }
+    if (*type == "Prepend") {
+      const Json* prepend = Find(value, "prepend");
+      if (prepend == nullptr || !prepend->is_string()) return Invalid(Field(path, "prepend"), "must be a string");
+      step.kind = NormalizerStep::Kind::kPrepend;
+      step.text = prepend->get<std::string>();
+      out->push_back(step);
+      return absl::OkStatus();
+    }
+    if (*type == "Replace") {
+      step.kind = NormalizerStep::Kind::kReplace;
+      if (absl::Status status = ReadReplace(value, path, &step.text, &step.replacement); !status.ok()) {
+        return status;
+      }
+      out->push_back(step);
+      return absl::OkStatus();
+    }
+    return Unsupported(Field(path, "type"),
+                       absl::StrCat("\"", *type,
+                                    "\" is not supported (only NFC, NFD, Prepend, Replace and "
+                                    "Sequence)"));
   }
 
   absl::Status ReadPreTokenizer(const Json& value, const std::string& path,
@@ -1368,6 +1539,16 @@ class ConfigReader {
       return absl::OkStatus();
     }
     PreTokenizerStep step;
+    if (*type == "Metaspace") {
+      step.kind = PreTokenizerStep::Kind::kMetaspace;
+      absl::Status status = ReadMetaspace(value, path, &step.replacement, &step.prepend, &step.metaspace_split);
+      if (!status.ok()) return status;
+      absl::StatusOr<std::unique_ptr<RegexSplitter>> splitter = RegexSplitter::FromLiteral(step.replacement);
+      if (!splitter.ok()) return splitter.status();
+      step.splitter = *std::move(splitter);
+      out->push_back(std::move(step));
+      return absl::OkStatus();
+    }
     if (*type == "ByteLevel") {
       step.kind = PreTokenizerStep::Kind::kByteLevel;
       bool use_regex = true;
@@ -1386,7 +1567,8 @@ class ConfigReader {
     if (*type != "Split") {
       return Unsupported(
           Field(path, "type"),
-          absl::StrCat("\"", *type, "\" is not supported (only ByteLevel, Split and Sequence)"));
+          absl::StrCat("\"", *type,
+                       "\" is not supported (only ByteLevel, Metaspace, Split and Sequence)"));
     }
     step.kind = PreTokenizerStep::Kind::kSplit;
     const std::string pattern_field = Field(path, "pattern");
@@ -1515,10 +1697,43 @@ class ConfigReader {
                            std::vector<DecoderStep>* out) const {
     absl::StatusOr<std::string> type = ReadType(value, path);
     if (!type.ok()) return type.status();
+    DecoderStep step;
     if (*type == "ByteLevel") {
-      out->push_back(DecoderStep::kByteLevel);
+      step.kind = DecoderStep::Kind::kByteLevel;
+      out->push_back(step);
     } else if (*type == "Fuse") {
-      out->push_back(DecoderStep::kFuse);
+      out->push_back(step);
+    } else if (*type == "ByteFallback") {
+      step.kind = DecoderStep::Kind::kByteFallback;
+      out->push_back(step);
+    } else if (*type == "Replace") {
+      step.kind = DecoderStep::Kind::kReplace;
+      if (absl::Status status = ReadReplace(value, path, &step.pattern, &step.content); !status.ok()) {
+        return status;
+      }
+      out->push_back(step);
+    } else if (*type == "Strip") {
+      step.kind = DecoderStep::Kind::kStrip;
+      const Json* content = Find(value, "content");
+      if (content == nullptr || !content->is_string() || content->get<std::string>().empty()) {
+        return Invalid(Field(path, "content"), "must be a character");
+      }
+      step.pattern = content->get<std::string>();
+      for (const auto& [key, target] : {std::pair{"start", &step.start}, std::pair{"stop", &step.stop}}) {
+        const Json* n = Find(value, key);
+        if (n == nullptr || !n->is_number_unsigned()) return Invalid(Field(path, key), "must be a count");
+        *target = n->get<size_t>();
+      }
+      out->push_back(step);
+    } else if (*type == "Metaspace") {
+      step.kind = DecoderStep::Kind::kMetaspace;
+      PreTokenizerStep::Prepend prepend = PreTokenizerStep::Prepend::kAlways;
+      bool split = true;
+      if (absl::Status status = ReadMetaspace(value, path, &step.pattern, &prepend, &split); !status.ok()) {
+        return status;
+      }
+      step.prepend = prepend != PreTokenizerStep::Prepend::kNever;
+      out->push_back(step);
     } else if (*type == "Sequence") {
       const Json* list = Find(value, "decoders");
       if (list == nullptr || !list->is_array()) {
@@ -1531,9 +1746,58 @@ class ConfigReader {
     } else {
       return Unsupported(
           Field(path, "type"),
-          absl::StrCat("\"", *type, "\" is not supported (only ByteLevel, Fuse and Sequence)"));
+          absl::StrCat("\"", *type,
+                       "\" is not supported (only ByteLevel, ByteFallback, Fuse, Metaspace, "
+                       "Replace, Strip and Sequence)"));
     }
     return absl::OkStatus();
+  }
+
+  // Replace's literal pattern ({"String": "..."}; a Regex pattern is refused) and content.
+  absl::Status ReadReplace(const Json& value, const std::string& path, std::string* pattern,
+                           std::string* content) const {
+    const Json* p = Find(value, "pattern");
+    if (p == nullptr || !p->is_object() || p->size() != 1 || !p->begin()->is_string()) {
+      return Invalid(Field(path, "pattern"), "must be {\"String\": \"...\"}");
+    }
+    if (p->begin().key() != "String") {
+      return Unsupported(Field(path, "pattern"), "only a String pattern is supported, not a Regex");
+    }
+    *pattern = p->begin()->get<std::string>();
+    const Json* c = Find(value, "content");
+    if (c == nullptr || !c->is_string()) return Invalid(Field(path, "content"), "must be a string");
+    *content = c->get<std::string>();
+    return absl::OkStatus();
+  }
+
+  // Metaspace's replacement, prepend_scheme (or the older add_prefix_space) and split.
+  absl::Status ReadMetaspace(const Json& value, const std::string& path, std::string* replacement,
+                             PreTokenizerStep::Prepend* prepend, bool* split) const {
+    const Json* r = Find(value, "replacement");
+    if (r == nullptr || !r->is_string() || r->get<std::string>().empty() ||
+        CharLengthAt(r->get_ref<const std::string&>(), 0) != r->get_ref<const std::string&>().size()) {
+      return Invalid(Field(path, "replacement"), "must be one character");
+    }
+    *replacement = r->get<std::string>();
+    if (const Json* scheme = Find(value, "prepend_scheme")) {
+      const std::string name = scheme->is_string() ? scheme->get<std::string>() : "";
+      if (name == "always") {
+        *prepend = PreTokenizerStep::Prepend::kAlways;
+      } else if (name == "first") {
+        *prepend = PreTokenizerStep::Prepend::kFirst;
+      } else if (name == "never") {
+        *prepend = PreTokenizerStep::Prepend::kNever;
+      } else {
+        return Invalid(Field(path, "prepend_scheme"), "must be \"always\", \"first\" or \"never\"");
+      }
+    } else {
+      bool add_prefix_space = true;
+      if (absl::Status s = ReadBool(value, path, "add_prefix_space", true, &add_prefix_space); !s.ok()) {
+        return s;
+      }
+      *prepend = add_prefix_space ? PreTokenizerStep::Prepend::kAlways : PreTokenizerStep::Prepend::kNever;
+    }
+    return ReadBool(value, path, "split", true, split);
   }
 
   const std::string& source() const { return source_; }
@@ -1552,6 +1816,7 @@ struct Tokenizer::State {
   StringMap<int32_t> added_token_index;  // content -> index into added_tokens
   AddedTokenMatcher raw_matcher;         // added tokens with normalized == false
   AddedTokenMatcher normalized_matcher;  // and with normalized == true
+  std::vector<NormalizerStep> normalizer;
   std::vector<PreTokenizerStep> pre_tokenizer;
   std::vector<Template> templates;  // applied in order when add_special_tokens
   DecoderChain decoder;
@@ -1574,7 +1839,9 @@ absl::Status Tokenizer::State::Load(const Json& root, const ConfigReader& reader
   if (!status.ok()) return status;
   if (!(status = reader.ReadAddedTokens(root, vocabulary, &added_tokens)).ok()) return status;
   model = std::make_unique<BpeModel>(std::move(vocabulary));
-  if (!(status = reader.ReadNormalizer(root)).ok()) return status;
+  if (const Json* json = ConfigReader::Find(root, "normalizer")) {
+    if (!(status = reader.ReadNormalizer(*json, "normalizer", &normalizer)).ok()) return status;
+  }
   if (const Json* json = ConfigReader::Find(root, "pre_tokenizer")) {
     if (!(status = reader.ReadPreTokenizer(*json, "pre_tokenizer", &pre_tokenizer)).ok()) {
       return status;
@@ -1656,8 +1923,8 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special_t
   const State& state = *state_;
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
-  // Added tokens are split off first: those matched in the raw text, then (in what is left)
-  // those matched in the normalized text, which is the same text without a normalizer.
+  // Added tokens are split off first: those matched in the raw text, then (in each stretch left,
+  // normalized on its own) those matched in the normalized text.
   std::vector<Segment> outer;
   std::vector<Segment> inner;
   std::vector<std::string> pieces;
@@ -1669,18 +1936,25 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special_t
       continue;
     }
     inner.clear();
-    SplitOnAddedTokens(text.substr(segment.begin, segment.end - segment.begin), segment.begin,
-                       state.normalized_matcher, state.added_tokens, &inner);
+    const std::string_view raw = text.substr(segment.begin, segment.end - segment.begin);
+    std::string normalized_storage;
+    if (!state.normalizer.empty()) normalized_storage = Normalize(state.normalizer, raw);
+    const std::string_view normalized = state.normalizer.empty() ? raw : normalized_storage;
+    SplitOnAddedTokens(normalized, 0, state.normalized_matcher, state.added_tokens, &inner);
     for (const Segment& part : inner) {
       if (part.id >= 0) {
         ids.push_back(part.id);
         continue;
       }
       pieces.clear();
-      pieces.emplace_back(text.substr(part.begin, part.end - part.begin));
+      pieces.emplace_back(normalized.substr(part.begin, part.end - part.begin));
+      // Whether pieces[0] begins the input, for Metaspace's "first" scheme.
+      bool first_at_start = segment.begin == 0 && part.begin == 0;
       for (const PreTokenizerStep& step : state.pre_tokenizer) {
         next_pieces.clear();
-        for (const std::string& piece : pieces) ApplyPreTokenizerStep(step, piece, &next_pieces);
+        for (size_t k = 0; k < pieces.size(); ++k) {
+          ApplyPreTokenizerStep(step, pieces[k], first_at_start && k == 0, &next_pieces);
+        }
         pieces.swap(next_pieces);
       }
       for (const std::string& piece : pieces) state.model->Tokenize(piece, &ids);
@@ -1719,12 +1993,7 @@ absl::StatusOr<std::string> Tokenizer::Decode(const std::vector<int32_t>& ids,
     tokens.emplace_back(entry.text);
   }
   if (!state.decoder.present) return Join(tokens, " ");
-  for (DecoderStep step : state.decoder.steps) {
-    std::string decoded =
-        step == DecoderStep::kByteLevel ? DecodeByteLevel(tokens) : Join(tokens, "");
-    tokens.clear();
-    tokens.push_back(std::move(decoded));
-  }
+  for (const DecoderStep& step : state.decoder.steps) tokens = ApplyDecoderStep(step, std::move(tokens));
   return Join(tokens, "");
 }
 

@@ -9,19 +9,25 @@
 // rather than tokenized differently:
 //
 //   model           BPE: vocab, merges (as "a b" strings or ["a", "b"] pairs), unk_token,
-//                   fuse_unk, ignore_merges. byte_fallback must be false (or absent),
-//                   continuing_subword_prefix and end_of_word_suffix null, dropout null or 0.
-//                   A vocab that gives two tokens one id is refused (tokenizers accepts it and
-//                   then decodes one of them at random).
-//   normalizer      null (or an empty Sequence). NFC, NFKC, Lowercase, ... are refused.
+//                   fuse_unk, ignore_merges, byte_fallback (a character outside the vocab
+//                   becomes its bytes' "<0xXX>" tokens, as Llama-2's tokenizer does).
+//                   continuing_subword_prefix and end_of_word_suffix must be null, dropout null
+//                   or 0. A vocab that gives two tokens one id is refused (tokenizers accepts it
+//                   and then decodes one of them at random).
+//   normalizer      null; NFC (Qwen2.5), NFD (ICU's, model/tokenizer_normalizer.h); Prepend;
+//                   Replace with a String pattern (Llama-2's "▁" marking); Sequence of these.
+//                   NFKC, NFKD, Lowercase, ... are refused.
 //   pre_tokenizer   null; ByteLevel (add_prefix_space, use_regex with GPT-2's pattern);
-//                   Split with a Regex or String pattern, any behavior, invert; Sequence of these.
+//                   Split with a Regex or String pattern, any behavior, invert; Metaspace
+//                   (replacement, prepend_scheme always/first/never or add_prefix_space, split);
+//                   Sequence of these.
 //   added_tokens    special or not, normalized or not, lstrip and rstrip. single_word must be
 //                   false. As in tokenizers, the "id" written in the file is not trusted: ids
 //                   are assigned again in file order (a token already in the model's vocab
 //                   keeps that id, the others follow the model's vocab).
 //   post_processor  null, ByteLevel, TemplateProcessing (its `single` template), Sequence.
-//   decoder         null (tokens joined by a space), ByteLevel, Fuse, Sequence.
+//   decoder         null (tokens joined by a space), ByteLevel, ByteFallback, Fuse, Metaspace,
+//                   Replace (String pattern), Strip, Sequence.
 //   truncation, padding  must be null.
 //
 // Split patterns are Oniguruma regexes; they run on RE2 after a translation that keeps their

@@ -456,10 +456,6 @@ TEST(TokenizerTest, BadVocabEntriesAreNamed) {
 
 TEST(TokenizerTest, UnsupportedModelOptionsAreNamed) {
   Json config = CharConfig();
-  config["model"]["byte_fallback"] = true;
-  EXPECT_EQ(LoadError(config),
-            absl::UnimplementedError("tokenizer.json: model.byte_fallback true is not supported"));
-  config = CharConfig();
   config["model"]["continuing_subword_prefix"] = "##";
   EXPECT_TRUE(IsError(LoadError(config), absl::StatusCode::kUnimplemented,
                       "model.continuing_subword_prefix \"##\" is not supported"));
@@ -475,10 +471,15 @@ TEST(TokenizerTest, UnsupportedModelOptionsAreNamed) {
 
 TEST(TokenizerTest, UnsupportedComponentsAreNamed) {
   Json config = CharConfig();
-  config["normalizer"] = {{"type", "NFC"}};
+  config["normalizer"] = {{"type", "NFKC"}};
   EXPECT_EQ(LoadError(config),
-            absl::UnimplementedError("tokenizer.json: normalizer.type \"NFC\" is not supported "
-                                     "(only a null normalizer)"));
+            absl::UnimplementedError("tokenizer.json: normalizer.type \"NFKC\" is not supported "
+                                     "(only NFC, NFD, Prepend, Replace and Sequence)"));
+  config = CharConfig();
+  config["normalizer"] = {{"type", "Replace"}, {"pattern", {{"Regex", " +"}}}, {"content", "_"}};
+  EXPECT_EQ(LoadError(config),
+            absl::UnimplementedError("tokenizer.json: normalizer.pattern only a String pattern is "
+                                     "supported, not a Regex"));
   config = CharConfig();
   config["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Whitespace"}}}}};
   EXPECT_TRUE(IsError(LoadError(config), absl::StatusCode::kUnimplemented,

@@ -15,8 +15,8 @@ import subprocess
 import tempfile
 import unittest
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
-from tokenizers import processors, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
+from tokenizers import pre_tokenizers, processors, trainers
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
@@ -76,7 +76,14 @@ SPACES = [
     "tabs\tand\nnewlines\n\n\nhere",
     "mixed \u00a0no-break\u3000ideographic\u2003em space",
 ]
-ALL_SAMPLES = [ENGLISH, GERMAN, CHINESE, RUSSIAN, ARABIC, EMOJI, DIGITS, CODE, SPACES]
+# Text in decomposed and compatibility forms, which NFC and the other forms change.
+UNNORMALIZED = [
+    "Cafe\u0301 na\u0308ive A\u030angstro\u0308m \u212b \u2126hm",
+    "\u1100\u1161\u11a8 \u1112\u1161\u11ab\u1100\u116e\u11a8\u110b\u1165",
+    "e\u0323\u0301 vs e\u0301\u0323, q\u0307\u0323, \u0344 \u0f73 \u2000 \ufb01 \u00bd",
+    "\u0958\u0959 \u09cb \u0b48 \u1e9b\u0323 \u2fc0 \uf900 \U0001d15e",
+]
+ALL_SAMPLES = [ENGLISH, GERMAN, CHINESE, RUSSIAN, ARABIC, EMOJI, DIGITS, CODE, SPACES, UNNORMALIZED]
 
 # Blocks for random text: scripts, combining marks, symbols, emoji, private use, astral CJK,
 # tags, and the last code points of Unicode. Surrogates cannot be encoded and are left out.
@@ -387,6 +394,78 @@ class TokenizerReferenceTest(unittest.TestCase):
         path, reference = self.save(tokenizer, "char_no_decoder")
         self.assert_matches_reference("char no decoder", path, reference,
                                       evaluation_corpus(["</s>"]))
+
+
+    # --- Qwen2.5: NFC, then Split and ByteLevel -------------------------------------------------
+
+    def test_qwen25_nfc_split_byte_level_matches_reference(self):
+        tokenizer, specials = self.train_llama3_style()
+        for form in ["NFC", "NFD"]:
+            tokenizer.normalizer = getattr(normalizers, form)()
+            path, reference = self.save(tokenizer, f"qwen25_{form}")
+            texts = evaluation_corpus(specials) + UNNORMALIZED
+            self.assert_matches_reference(f"{form} + llama3 split", path, reference, texts)
+
+    # --- SentencePiece-style BPE: Llama-2 and TinyLlama, Mistral ---------------------------------
+
+    def train_sentencepiece_style(self, metaspace=None):
+        """A BPE with byte fallback over "▁"-marked words: Llama-2's normalizer (Prepend "▁",
+        spaces to "▁") and decoder, or with `metaspace` (prepend_scheme, split) the Metaspace
+        pre-tokenizer and decoder of later models. The 256 byte tokens are added to the vocab
+        when the file is saved (see add_byte_tokens)."""
+        specials = ["<unk>", "<s>", "</s>"]
+        tokenizer = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+        if metaspace is None:
+            tokenizer.normalizer = normalizers.Sequence(
+                [normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+            tokenizer.decoder = decoders.Sequence([
+                decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                decoders.Strip(" ", 1, 0)])
+        else:
+            scheme, split = metaspace
+            tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+                replacement="\u2581", prepend_scheme=scheme, split=split)
+            tokenizer.decoder = decoders.Sequence([
+                decoders.Metaspace(replacement="\u2581", prepend_scheme=scheme, split=split),
+                decoders.ByteFallback(), decoders.Fuse()])
+        trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=specials,
+                                      limit_alphabet=150, show_progress=False)
+        tokenizer.train_from_iterator(self.corpus, trainer=trainer)
+        bos = tokenizer.token_to_id("<s>")
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="<s> $A", special_tokens=[("<s>", bos)])
+        return tokenizer, specials
+
+    @staticmethod
+    def add_byte_tokens(data):
+        """Llama-2's vocab holds <0x00> .. <0xFF>; characters outside the vocab fall back to
+        them. Every third byte is left out, so that some characters still become <unk>."""
+        vocab = data["model"]["vocab"]
+        next_id = max(vocab.values()) + 1
+        for b in range(256):
+            if b % 3 != 2:
+                vocab[f"<0x{b:02X}>"] = next_id
+                next_id += 1
+
+    def test_llama2_style_byte_fallback_matches_reference(self):
+        tokenizer, specials = self.train_sentencepiece_style()
+        path, reference = self.save(tokenizer, "llama2", self.add_byte_tokens)
+        texts = evaluation_corpus(specials)
+        self.assert_matches_reference("llama2", path, reference, texts)
+        self.assert_matches_reference("llama2 with <s>", path, reference, texts[:60],
+                                      add_special_tokens=True)
+        self.assert_decodes_like_reference("llama2", path, reference,
+                                           self.random_id_lists(reference, 400))
+
+    def test_metaspace_pre_tokenizer_matches_reference(self):
+        for scheme, split in [("first", False), ("always", True), ("never", True)]:
+            tokenizer, specials = self.train_sentencepiece_style((scheme, split))
+            path, reference = self.save(tokenizer, f"metaspace_{scheme}_{split}",
+                                        self.add_byte_tokens)
+            label = f"Metaspace {scheme} split={split}"
+            self.assert_matches_reference(label, path, reference, evaluation_corpus(specials))
+            self.assert_decodes_like_reference(label, path, reference,
+                                               self.random_id_lists(reference, 200))
 
 
 if __name__ == "__main__":
