@@ -119,6 +119,28 @@ class LlamaReferenceTest(unittest.TestCase):
                     distinct.update(ref)
                 self.assertGreater(len(distinct), 3, f"{label}: degenerate continuations")
 
+    def test_bf16_checkpoints_load_and_stay_bf16(self):
+        """A bfloat16 checkpoint (as most released ones are) loads in its dtype and gives
+        transformers' bfloat16 logits within bfloat16's resolution."""
+        for seed, label in enumerate(["qwen2_bias_gqa", "qwen3_qk_norm_head_dim"]):
+            with self.subTest(label):
+                config_class, model_class, extra = VARIANTS[label]
+                model = build_model(config_class, model_class, extra, seed).to(torch.bfloat16)
+                directory = os.path.join(self.tmp.name, f"{label}-bf16")
+                model.save_pretrained(directory, safe_serialization=True)
+                with open(os.path.join(directory, "config.json")) as f:
+                    written = json.load(f)
+                self.assertEqual(written.get("dtype", written.get("torch_dtype")), "bfloat16")
+                ours = probe("logits", directory, json.dumps(ROWS))
+                with torch.no_grad():
+                    for row, mine in zip(ROWS, ours):
+                        ref = model(torch.tensor([row])).logits[0].float()
+                        scale = ref.abs().max().item()
+                        diff = (torch.tensor(mine) - ref).abs().max().item()
+                        # Two bf16 computations in different orders: within a few of bf16's
+                        # 2^-8 relative steps of the largest logit.
+                        self.assertLessEqual(diff, 0.05 * scale, f"{label}: max abs diff {diff}")
+
     def test_checkpoint_written_here_loads_in_transformers(self):
         for label, (config_class, model_class, extra) in VARIANTS.items():
             with self.subTest(label):
