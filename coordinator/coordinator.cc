@@ -7,7 +7,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
-#include "coordinator/coordinator_metrics.h"
 #include "tasks/task_factory.h"
 
 namespace star {
@@ -77,7 +76,7 @@ void Coordinator::LeaseShardAsync(
     const star::v1::LeaseShardRequest& request,
     std::function<void(absl::StatusOr<star::v1::LeaseShardResponse>)> done) {
   const absl::Time start = absl::Now();
-  CoordinatorMetrics* metrics = options_.metrics;
+  HandlerEvents* metrics = options_.metrics;
   auto answer = [metrics, start, done = std::move(done)](
                     absl::StatusOr<star::v1::LeaseShardResponse> response) {
     if (metrics != nullptr) {

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coordinator/cluster_registry.h"
+#include "coordinator/handler_events.h"
 #include "coordinator/round_scheduler.h"
 #include "coordinator/shard_queue.h"
 #include "coordinator/state_store.h"
@@ -25,7 +26,6 @@
 
 namespace star {
 
-class CoordinatorMetrics;
 
 struct CoordinatorOptions {
   // Lease length for shards handed to workers.
@@ -40,9 +40,9 @@ struct CoordinatorOptions {
   // worker hears of them; not owned, must outlive the coordinator. nullptr: a private in-memory
   // store (nothing survives the process).
   StateStore* store = nullptr;
-  // Where handlers count what they do (lease times, results, verified samples); not owned, must
-  // outlive the coordinator. nullptr: nothing is counted.
-  CoordinatorMetrics* metrics = nullptr;
+  // Where handlers report what they do (lease times, results, verified samples): the metrics;
+  // not owned, must outlive the coordinator. nullptr: nothing is reported.
+  HandlerEvents* metrics = nullptr;
 };
 
 class Coordinator {

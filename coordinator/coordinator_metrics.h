@@ -27,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "coordinator/handler_events.h"
 #include "metrics/metric_registry.h"
 #include "star/v1/coordinator.pb.h"
 
@@ -35,25 +36,18 @@ namespace star {
 class Coordinator;
 class JobManager;
 
-class CoordinatorMetrics {
+class CoordinatorMetrics final : public HandlerEvents {
  public:
   // Registers every family on `registry`, which must outlive this object.
   explicit CoordinatorMetrics(metrics::MetricRegistry* registry);
   CoordinatorMetrics(const CoordinatorMetrics&) = delete;
   CoordinatorMetrics& operator=(const CoordinatorMetrics&) = delete;
 
-  // outcome: "leased" (a shard was handed out), "empty" (the long-poll ended without one),
-  // "error" (the request was refused).
-  void RecordLeaseShard(absl::Duration took, const std::string& outcome);
-
-  // outcome: "completed", "duplicate" or "refused" (an error status, nothing changed).
-  void RecordShardResult(const std::string& outcome);
-
-  // A shard of `kind` completed with `questions` question results.
-  void RecordQuestionsAttempted(star::v1::ShardKind kind, int64_t questions);
-
-  // One sample re-verified by the coordinator.
-  void RecordVerifiedSample(star::v1::ShardKind kind, bool rationalized, bool accepted);
+  // HandlerEvents.
+  void RecordLeaseShard(absl::Duration took, const std::string& outcome) override;
+  void RecordShardResult(const std::string& outcome) override;
+  void RecordQuestionsAttempted(star::v1::ShardKind kind, int64_t questions) override;
+  void RecordVerifiedSample(star::v1::ShardKind kind, bool rationalized, bool accepted) override;
 
   // Adds a collector to the registry that copies the state of `coordinator` and `jobs` into
   // the gauges at every scrape. Both must outlive the registry's last Render().

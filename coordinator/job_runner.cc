@@ -8,8 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "coordinator/bucket_balance.h"
+#include "coordinator/iteration_schedule.h"
 #include "coordinator/job_config.h"
+#include "coordinator/kept_set.h"
+#include "coordinator/shard_pass.h"
+#include "coordinator/training_round.h"
 #include "log/log.h"
 #include "model/model_config.h"
 #include "model/text_generator.h"
@@ -73,13 +76,6 @@ absl::Status JobRunner::WriteKeptSet(uint32_t iteration, const std::vector<nlohm
   std::filesystem::rename(temp, path, ec);
   if (ec) return absl::InternalError(absl::StrCat(path, ": ", ec.message()));
   return absl::OkStatus();
-}
-
-uint32_t StepsForIteration(const star::v1::TrainingSpec& t, uint32_t iteration) {
-  double n = static_cast<double>(iteration) - 1;
-  double steps = t.initial_steps() * std::pow(1.0 + t.growth_percent() / 100.0, n) +
-                 t.step_increment() * n;
-  return static_cast<uint32_t>(std::max(1.0, std::round(steps)));
 }
 
 JobRunner::JobRunner(Coordinator* coordinator, std::string job_id, star::v1::JobSpec spec,
@@ -209,155 +205,54 @@ std::pair<star::v1::JobStatus, uint64_t> JobRunner::WaitForChange(uint64_t seen_
 absl::Status JobRunner::RunPass(star::v1::ShardKind kind, uint32_t iteration,
                                 const std::vector<star::v1::ShardQuestion>& questions,
                                 const std::string& checkpoint_id, const std::string& checkpoint) {
-  ShardQueue& queue = coordinator_->shards();
-  queue.Clear();
-  StateStore& store = coordinator_->store();
-  // A pass that began before a restart goes on with the shards it recorded.
-  absl::StatusOr<std::vector<StoredShard>> stored = store.ShardsOfPass(job_id_, iteration, kind);
-  if (!stored.ok()) return stored.status();
-  std::vector<star::v1::Shard> created;
-  const size_t shard_size = std::max<uint32_t>(1, spec_.shard_size());
-  for (size_t first = 0; stored->empty() && first < questions.size(); first += shard_size) {
-    star::v1::Shard shard;
-    shard.set_shard_id(absl::StrFormat("%s-i%d-%s-%d", job_id_, iteration,
-                                       kind == star::v1::SHARD_KIND_EVALUATE ? "eval" : "gen",
-                                       first / shard_size));
-    shard.set_job_id(job_id_);
-    shard.set_iteration(iteration);
-    shard.set_kind(kind);
-    shard.set_checkpoint_id(checkpoint_id);
-    shard.set_checkpoint_path(checkpoint);
-    *shard.mutable_generation() = spec_.generation();
-    *shard.mutable_task() = spec_.task();
-    shard.set_rationalize(kind == star::v1::SHARD_KIND_GENERATE && spec_.filter().rationalization());
-    for (size_t i = first; i < std::min(questions.size(), first + shard_size); ++i) {
-      *shard.add_questions() = questions[i];
-    }
-    created.push_back(std::move(shard));
-  }
-  if (!created.empty()) {
-    if (absl::Status s = store.AddShards(created); !s.ok()) return s;
-    for (star::v1::Shard& shard : created) stored->push_back(StoredShard{std::move(shard), false});
-  }
-  const uint32_t shards = static_cast<uint32_t>(stored->size());
-  uint32_t resumed_done = 0;
-  for (StoredShard& s : *stored) {
-    resumed_done += s.done ? 1 : 0;
-    if (absl::Status added = queue.Add(std::move(s.shard), s.done); !added.ok()) return added;
-  }
-  if (resumed_done > 0) {
-    STAR_LOG(INFO) << "job " << job_id_ << ": resuming a pass with " << resumed_done << " of "
-                   << shards << " shards done";
-  }
-  Mutate([&](star::v1::JobStatus& s) {
-    s.set_shards_total(shards);
-    s.set_shards_done(resumed_done);
-  });
-  const absl::Time start = absl::Now();
-  const uint64_t tokens_before = coordinator_->generated_tokens();
-  while (!queue.AllDone()) {
-    if (cancelled()) return absl::CancelledError("cancelled");
-    if (std::optional<std::string> failed = queue.FailedShard()) {
-      return absl::AbortedError(absl::StrFormat(
-          "shard %s was leased %d times and never completed: every worker that took it failed "
-          "or died (see the workers' logs)",
-          *failed, coordinator_->max_shard_leases()));
-    }
-    absl::SleepFor(absl::Milliseconds(200));
-    uint32_t done = static_cast<uint32_t>(queue.Counts().done);
-    const double rate = static_cast<double>(coordinator_->generated_tokens() - tokens_before) /
-                        std::max(1e-3, absl::ToDoubleSeconds(absl::Now() - start));
-    Mutate([&](star::v1::JobStatus& s) {
-      s.set_shards_done(done);
-      s.set_generate_tokens_per_second(rate);
-    });
-  }
-  Mutate([&](star::v1::JobStatus& s) { s.set_shards_done(shards); });
-  return absl::OkStatus();
+  ShardPass pass;
+  pass.job_id = job_id_;
+  pass.iteration = iteration;
+  pass.kind = kind;
+  pass.checkpoint_id = checkpoint_id;
+  pass.checkpoint = checkpoint;
+  pass.questions = &questions;
+  pass.generation = spec_.generation();
+  pass.task = spec_.task();
+  pass.rationalize = kind == star::v1::SHARD_KIND_GENERATE && spec_.filter().rationalization();
+  pass.shard_size = spec_.shard_size();
+  return RunShardPass(
+      *coordinator_, pass, [this] { return cancelled(); },
+      [this](uint32_t done, uint32_t total, double tokens_per_second) {
+        Mutate([&](star::v1::JobStatus& s) {
+          s.set_shards_done(done);
+          s.set_shards_total(total);
+          s.set_generate_tokens_per_second(tokens_per_second);
+        });
+      });
 }
 
 absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std::string& base,
                                                   const std::string& output, uint32_t steps,
                                                   std::vector<star::v1::TrainingExample> examples) {
-  absl::Status last = absl::InternalError("no attempt");
-  for (int attempt = 1; attempt <= options_.round_attempts; ++attempt) {
-    RoundPlan plan;
-    star::v1::RoundAssignment& a = plan.assignment;
-    // The store's epoch keeps the ids of a restarted coordinator's rounds apart from those of
-    // rounds its predecessor formed (whose ranks may still report).
-    a.set_round_id(absl::StrFormat("%s-i%d-e%d-round%d", job_id_, iteration,
-                                   coordinator_->store().epoch(), attempt));
-    a.set_job_id(job_id_);
-    a.set_iteration(iteration);
-    a.set_world_size(std::max<uint32_t>(1, spec_.training().world_size()));
-    a.set_backend("gloo");
-    a.set_base_checkpoint(base);
-    a.set_output_checkpoint(output);
-    *a.mutable_training() = spec_.training();
-    a.set_steps(steps);
-    a.set_seed(spec_.seed() * 7919 + iteration);
-    a.set_collective_timeout_ms(options_.collective_timeout_ms);
-    plan.examples = examples;
-    if (attempt > 1) {
-      plan.min_world_size = 1;
-      plan.settle = options_.round_settle;
-    }
-    const std::string round_id = a.round_id();  // `plan` is moved below
-    if (absl::Status s = coordinator_->rounds().Submit(std::move(plan)); !s.ok()) return s;
-    if (absl::Status s = coordinator_->store().PutRound(round_id, job_id_, iteration, "submitted", "");
-        !s.ok()) {
-      return s;
-    }
-    absl::Time deadline = absl::Now() + options_.round_timeout;
-    Mutate([&](star::v1::JobStatus& s) {
-      s.set_train_step(0);
-      s.set_train_steps(steps);
-      s.set_train_loss(0);
-      s.set_train_tokens_per_second(0);
-    });
-    while (true) {
-      if (cancelled()) return absl::CancelledError("cancelled");
-      std::optional<RoundProgress> p = coordinator_->rounds().WaitForEnd(round_id, absl::Seconds(1));
-      if (!p) return absl::InternalError(absl::StrCat("round ", round_id, " vanished"));
-      if (!p->steps.empty()) {
-        uint32_t step = 0;
-        double loss = 0, tokens_per_second = 0;
-        for (const auto& [rank, report] : p->steps) {
-          if (report.step() >= step) {
-            step = report.step();
-            loss = report.loss();
-          }
-          tokens_per_second += report.tokens_per_second();
-        }
+  TrainingRound round;
+  round.job_id = job_id_;
+  round.iteration = iteration;
+  round.base_checkpoint = base;
+  round.output_checkpoint = output;
+  round.steps = steps;
+  round.seed = spec_.seed() * 7919 + iteration;
+  round.training = spec_.training();
+  round.examples = std::move(examples);
+  round.timeout = options_.round_timeout;
+  round.attempts = options_.round_attempts;
+  round.collective_timeout_ms = options_.collective_timeout_ms;
+  round.settle = options_.round_settle;
+  return RunTrainingRound(
+      *coordinator_, round, [this] { return cancelled(); },
+      [this, steps](uint32_t step, double loss, double tokens_per_second) {
         Mutate([&](star::v1::JobStatus& s) {
           s.set_train_step(step);
+          s.set_train_steps(steps);
           s.set_train_loss(loss);
           s.set_train_tokens_per_second(tokens_per_second);
         });
-      }
-      if (p->state == RoundState::kSucceeded) {
-        if (absl::Status s = coordinator_->store().PutRound(round_id, job_id_, iteration,
-                                                            "succeeded", "");
-            !s.ok()) {
-          return s;
-        }
-        return *p;
-      }
-      if (p->state == RoundState::kFailed) {
-        last = absl::UnavailableError(absl::StrCat("round ", round_id, ": ", p->error));
-        (void)coordinator_->store().PutRound(round_id, job_id_, iteration, "failed", p->error);
-        break;
-      }
-      if (absl::Now() > deadline) {
-        last = absl::DeadlineExceededError(absl::StrCat("round ", round_id, " did not end"));
-        (void)coordinator_->store().PutRound(round_id, job_id_, iteration, "failed",
-                                             std::string(last.message()));
-        break;
-      }
-    }
-    STAR_LOG(WARNING) << "job " << job_id_ << ": " << last.message() << "; retrying";
-  }
-  return last;
+      });
 }
 
 absl::Status JobRunner::Evaluate(uint32_t iteration, const std::string& checkpoint_id,
@@ -397,10 +292,10 @@ absl::Status JobRunner::RunJob() {
   std::vector<star::v1::ShardQuestion> pool;
   // What a kept rationale is trained as the continuation of: the task's own prompt, without
   // few-shot exemplars and without the hint.
-  std::map<uint64_t, std::string> training_prompt;
+  std::vector<PoolQuestion> pool_questions;
   for (const Question& q : (*suite)->pool()) {
     pool.push_back(ToShardQuestion(**suite, q));
-    training_prompt[q.id] = (*suite)->task().Prompt(q);
+    pool_questions.push_back({.id = q.id, .bucket = q.bucket, .training_prompt = (*suite)->task().Prompt(q)});
   }
 
   // Results already in the status (a job resumed after a restart) are not redone.
@@ -457,28 +352,12 @@ absl::Status JobRunner::RunJob() {
 
   std::string previous = m0;
   std::string previous_id = "m0";
-  double best = -1;
-  uint32_t stale = 0;
-  // Plateau bookkeeping; true when the job should stop after `result`.
-  auto plateaued = [&](const star::v1::IterationResult& result) {
-    uint32_t correct = 0, total = 0;
-    for (const auto& b : result.accuracy()) {
-      correct += b.correct();
-      total += b.total();
-    }
-    double accuracy = total ? static_cast<double>(correct) / total : 0;
-    if (accuracy > best + spec_.plateau_min_gain()) {
-      best = accuracy;
-      stale = 0;
-      return false;
-    }
-    return spec_.plateau_patience() > 0 && ++stale >= spec_.plateau_patience();
-  };
+  PlateauRule plateau(spec_.plateau_patience(), spec_.plateau_min_gain());
   for (uint32_t n = 1; n <= spec_.iterations(); ++n) {
     if (auto it = finished.find(n); it != finished.end()) {
       previous = it->second.checkpoint();
       previous_id = previous == m0 ? "m0" : absl::StrCat("m", n);
-      if (plateaued(it->second)) break;
+      if (plateau.Stop(it->second)) break;
       continue;
     }
     star::v1::IterationResult result;
@@ -510,72 +389,18 @@ absl::Status JobRunner::RunJob() {
     }
     if (!trained->has_value()) {
       result.set_questions_attempted(static_cast<uint32_t>(pool.size()));
-      result.set_accepted_direct(0);
-      result.set_accepted_rationalized(0);
-      // The kept set: deduplicated and capped per question as the filter says.
       absl::StatusOr<std::vector<AcceptedRationale>> accepted =
           coordinator_->store().Accepted(job_id_, n);
       if (!accepted.ok()) return accepted.status();
-      std::set<std::pair<uint64_t, std::string>> seen;
-      std::map<uint64_t, uint32_t> per_question;
-      std::set<uint64_t> answered, direct;
-      std::vector<nlohmann::json> kept_log;
-      std::map<uint64_t, std::string> bucket_of_question;
-      for (const star::v1::ShardQuestion& q : pool) bucket_of_question[q.question_id()] = q.bucket();
-      std::vector<std::string> bucket_of;  // of each kept rationale
-      for (const AcceptedRationale& r : *accepted) {
-        if (spec_.filter().deduplicate() && !seen.insert({r.question_id, r.completion}).second) continue;
-        if (spec_.filter().max_kept_per_question() > 0 &&
-            per_question[r.question_id] >= spec_.filter().max_kept_per_question()) {
-          continue;
-        }
-        ++per_question[r.question_id];
-        if (r.rationalized) {
-          result.set_accepted_rationalized(result.accepted_rationalized() + 1);
-        } else {
-          result.set_accepted_direct(result.accepted_direct() + 1);
-        }
-        answered.insert(r.question_id);
-        if (!r.rationalized) direct.insert(r.question_id);
-        bucket_of.push_back(bucket_of_question[r.question_id]);
-        const std::string& prompt = training_prompt[r.question_id];
-        kept_log.push_back({{"question_id", r.question_id},
-                            {"rationalized", r.rationalized},
-                            {"prompt", prompt},
-                            {"completion", r.completion}});
-        star::v1::TrainingExample e;
-        e.set_example_id(examples.size());
-        e.set_prompt(prompt);
-        e.set_completion(r.completion);
-        examples.push_back(std::move(e));
-      }
-      result.set_rejected(static_cast<uint32_t>(pool.size() - answered.size()));
-      if (spec_.filter().bucket_balance_max_repeat() > 1) {
-        const std::vector<uint32_t> copies =
-            BalancedCopies(bucket_of, spec_.filter().bucket_balance_max_repeat());
-        const size_t unique = examples.size();
-        for (size_t i = 0; i < unique; ++i) {
-          for (uint32_t c = 1; c < copies[i]; ++c) {
-            star::v1::TrainingExample e = examples[i];
-            e.set_example_id(examples.size());
-            examples.push_back(std::move(e));
-          }
-        }
-      }
-      // Per bucket: how many pool questions the kept set answers, directly or only hinted.
-      std::map<std::string, star::v1::BucketKept> buckets;
-      for (const star::v1::ShardQuestion& q : pool) {
-        star::v1::BucketKept& b = buckets[q.bucket()];
-        b.set_bucket(q.bucket());
-        b.set_questions(b.questions() + 1);
-        if (direct.contains(q.question_id())) {
-          b.set_direct(b.direct() + 1);
-        } else if (answered.contains(q.question_id())) {
-          b.set_rationalized(b.rationalized() + 1);
-        }
-      }
-      for (auto& [name, b] : buckets) *result.add_kept() = std::move(b);
-      if (absl::Status s = WriteKeptSet(n, kept_log); !s.ok()) return s;
+      KeptSet kept = BuildKeptSet(*accepted, pool_questions, spec_.filter());
+      result.set_accepted_direct(kept.accepted_direct);
+      result.set_accepted_rationalized(kept.accepted_rationalized);
+      result.set_rejected(kept.rejected);
+      // A result read back from the "generated" mark (a resumed job) already has them.
+      result.clear_kept();
+      for (star::v1::BucketKept& b : kept.buckets) *result.add_kept() = std::move(b);
+      examples = std::move(kept.examples);
+      if (absl::Status s = WriteKeptSet(n, kept.log); !s.ok()) return s;
       if (!generated->has_value()) {
         if (absl::Status s = PutMark(generated_key, result.SerializeAsString()); !s.ok()) return s;
       }
@@ -615,7 +440,7 @@ absl::Status JobRunner::RunJob() {
     MutateDurable([&](star::v1::JobStatus& s) { *s.add_results() = result; });
     previous = current;
     previous_id = current_id;
-    if (plateaued(result)) {
+    if (plateau.Stop(result)) {
       STAR_LOG(INFO) << "job " << job_id_ << ": accuracy plateaued at iteration " << n;
       break;
     }

@@ -130,9 +130,6 @@ class JobRunner {
   std::thread thread_;
 };
 
-// steps(n) of the job's schedule (n >= 1).
-uint32_t StepsForIteration(const star::v1::TrainingSpec& training, uint32_t iteration);
-
 }  // namespace star
 
 #endif  // STAR_COORDINATOR_JOB_RUNNER_H_

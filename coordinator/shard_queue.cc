@@ -140,6 +140,18 @@ void ShardQueue::SetStateLocked(const std::string& id, Entry& entry, State next)
   ++counts_[static_cast<int>(next)];
   entry.state = next;
   if (next == State::kLeased) expiry_.insert({entry.expires, id});
+  if (next == State::kDone || next == State::kFailed) progress_.SignalAll();
+}
+
+int64_t ShardQueue::WaitForProgress(int64_t seen, absl::Duration wait) const {
+  const absl::Time deadline = absl::Now() + wait;
+  absl::MutexLock lock(&mu_);
+  auto ended = [this] {
+    return counts_[static_cast<int>(State::kDone)] + counts_[static_cast<int>(State::kFailed)];
+  };
+  while (ended() == seen && !closed_ && !progress_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  return ended();
 }
 
 void ShardQueue::ExpireLeasesLocked() {
@@ -309,6 +321,7 @@ void ShardQueue::Clear() {
 void ShardQueue::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
+  progress_.SignalAll();
   dispatch_.Signal();
 }
 

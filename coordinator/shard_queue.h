@@ -112,6 +112,9 @@ class ShardQueue {
   bool AllDone() const;
   // The id of a shard given up after max_leases expired leases; nullopt when none was.
   std::optional<std::string> FailedShard() const;
+  // Waits until the number of shards done or failed differs from `seen`, the queue is closed,
+  // or `wait` passes; returns that number (what a pass waits on instead of polling).
+  int64_t WaitForProgress(int64_t seen, absl::Duration wait) const;
 
   // Forgets every shard (a new pass begins). Leases of the old pass become unknown.
   void Clear();
@@ -180,6 +183,8 @@ class ShardQueue {
   // Signalled when the dispatcher has work: a waiter came, a shard became pending, the queue
   // closed or is being destroyed.
   absl::CondVar dispatch_;
+  // Signalled when a shard is done or has failed, and on Close().
+  mutable absl::CondVar progress_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread dispatcher_;
 };
