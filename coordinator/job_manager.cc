@@ -1,5 +1,7 @@
 #include "coordinator/job_manager.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "coordinator/job_config.h"
@@ -86,6 +88,31 @@ absl::StatusOr<std::string> JobManager::Submit(const star::v1::JobSpec& submitte
   absl::StatusOr<std::unique_ptr<TaskSuite>> suite = MakeTaskSuite(spec);
   absl::Status loaded = suite.ok() ? (*suite)->Load("") : suite.status();
   if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat("spec: ", loaded.message()));
+  // The prompts must fit the model's context with max_new_tokens: checked now when the model's
+  // config and tokenizer can be read (the job checks again when it starts, and fails then
+  // naming whatever cannot be read).
+  const star::v1::ModelSpec& model = spec.model();
+  const std::string config = model.base_checkpoint().empty() ? model.init_config()
+                                                             : model.base_checkpoint() + "/config.json";
+  const std::string tokenizer = model.base_checkpoint().empty()
+                                    ? model.init_tokenizer()
+                                    : model.base_checkpoint() + "/tokenizer.json";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(config, ec) && std::filesystem::is_regular_file(tokenizer, ec)) {
+    std::vector<std::string> prompts;
+    for (const auto* questions : {&(*suite)->pool(), &(*suite)->eval()}) {
+      for (const Question& q : *questions) {
+        prompts.push_back((*suite)->GenerationPrompt(q));
+        prompts.push_back((*suite)->HintedGenerationPrompt(q));
+      }
+    }
+    std::vector<const std::string*> views;
+    for (const std::string& p : prompts) views.push_back(&p);
+    absl::Status fits = CheckPromptsFit(config, tokenizer, views, spec.generation().max_new_tokens());
+    if (absl::IsFailedPrecondition(fits)) {
+      return absl::InvalidArgumentError(absl::StrCat("spec: ", fits.message()));
+    }
+  }
   absl::MutexLock lock(&mu_);
   for (const auto& [id, runner] : jobs_) {
     if (!runner->Finished()) {

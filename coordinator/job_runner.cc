@@ -36,29 +36,38 @@ star::v1::ShardQuestion ToShardQuestion(const TaskSuite& suite, const Question& 
 
 }  // namespace
 
-absl::Status JobRunner::CheckContextLength(const std::string& model_dir,
-                                           const std::vector<star::v1::ShardQuestion>& pool) const {
-  absl::StatusOr<ModelConfig> config = ModelConfig::FromFile(absl::StrCat(model_dir, "/config.json"));
+absl::Status CheckPromptsFit(const std::string& config_path, const std::string& tokenizer_path,
+                             const std::vector<const std::string*>& prompts, uint32_t max_new_tokens) {
+  absl::StatusOr<ModelConfig> config = ModelConfig::FromFile(config_path);
   if (!config.ok()) return config.status();
-  absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile(absl::StrCat(model_dir, "/tokenizer.json"));
+  absl::StatusOr<Tokenizer> tokenizer = Tokenizer::FromFile(tokenizer_path);
   if (!tokenizer.ok()) return tokenizer.status();
   size_t longest = 0;
-  for (const auto* questions : {&pool, &eval_questions_}) {
-    for (const star::v1::ShardQuestion& q : *questions) {
-      for (const std::string* prompt : {&q.prompt(), &q.hinted_prompt()}) {
-        size_t tokens = tokenizer->Encode(*prompt, /*add_special_tokens=*/true).size();
-        longest = std::max(longest, tokens);
-      }
-    }
+  for (const std::string* prompt : prompts) {
+    longest = std::max(longest, tokenizer->Encode(*prompt, /*add_special_tokens=*/true).size());
   }
-  const int64_t needed = static_cast<int64_t>(longest) + spec_.generation().max_new_tokens();
+  const int64_t needed = static_cast<int64_t>(longest) + max_new_tokens;
   if (needed > config->max_position_embeddings) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "generation.max_new_tokens %d plus the longest prompt (%d tokens) exceeds the model's "
-        "max_position_embeddings %d (%s/config.json)",
-        spec_.generation().max_new_tokens(), longest, config->max_position_embeddings, model_dir));
+        "generation.max_new_tokens %d plus the longest prompt (%d tokens, few-shot exemplars "
+        "included) exceeds the model's max_position_embeddings %d (%s)",
+        max_new_tokens, longest, config->max_position_embeddings, config_path));
   }
   return absl::OkStatus();
+}
+
+absl::Status JobRunner::CheckContextLength(const std::string& model_dir,
+                                           const std::vector<star::v1::ShardQuestion>& pool) const {
+  std::vector<const std::string*> prompts;
+  for (const auto* questions : {&pool, &eval_questions_}) {
+    for (const star::v1::ShardQuestion& q : *questions) {
+      prompts.push_back(&q.prompt());
+      prompts.push_back(&q.hinted_prompt());
+    }
+  }
+  return CheckPromptsFit(absl::StrCat(model_dir, "/config.json"),
+                         absl::StrCat(model_dir, "/tokenizer.json"), prompts,
+                         spec_.generation().max_new_tokens());
 }
 
 absl::Status JobRunner::WriteKeptSet(uint32_t iteration, const std::vector<nlohmann::json>& kept) {

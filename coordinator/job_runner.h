@@ -130,6 +130,13 @@ class JobRunner {
   std::thread thread_;
 };
 
+// kFailedPrecondition naming generation.max_new_tokens when the longest of `prompts` (what
+// workers are asked, tokenized with `tokenizer_path`) plus `max_new_tokens` exceeds the
+// max_position_embeddings of `config_path`; the error of a config or tokenizer that cannot be
+// read.
+absl::Status CheckPromptsFit(const std::string& config_path, const std::string& tokenizer_path,
+                             const std::vector<const std::string*>& prompts, uint32_t max_new_tokens);
+
 }  // namespace star
 
 #endif  // STAR_COORDINATOR_JOB_RUNNER_H_

@@ -144,9 +144,9 @@ TEST(StarRunTest, SmokeJobTeachesAWeakLengthAndASecondRunMatchesIt) {
   }
 }
 
-// A job whose prompts plus max_new_tokens cannot fit the model's context fails at once, naming
-// the field, instead of leaving workers to fail every shard.
-TEST(StarRunTest, AJobThatCannotFitTheContextFailsNamingTheField) {
+// A job whose prompts plus max_new_tokens cannot fit the model's context is refused when it is
+// submitted, naming the field, instead of leaving workers to fail every shard.
+TEST(StarRunTest, AJobThatCannotFitTheContextIsRefusedNamingTheField) {
   TempDir dir;
   const std::string job = dir.File("job.yaml");
   std::ofstream(job) << "name: toolong\n"
@@ -164,7 +164,7 @@ TEST(StarRunTest, AJobThatCannotFitTheContextFailsNamingTheField) {
                                       STAR_SOURCE_DIR},
                                      dir, absl::Seconds(120));
   EXPECT_EQ(status, 1) << output;
-  EXPECT_NE(output.find("JOB_STATE_FAILED: generation.max_new_tokens 1020 plus the longest prompt"),
+  EXPECT_NE(output.find("INVALID_ARGUMENT: spec: generation.max_new_tokens 1020 plus the longest prompt"),
             std::string::npos)
       << output;
   EXPECT_NE(output.find("exceeds the model's max_position_embeddings 1024"), std::string::npos)
