@@ -50,7 +50,8 @@
 #include "service/channel_security.h"
 #include "service/grpc_server.h"
 #include "star/v1/coordinator.grpc.pb.h"
-#include "tasks/addition_task.h"
+#include "tasks/task_factory.h"
+#include "tasks/task_suite.h"
 
 namespace star {
 namespace {
@@ -69,17 +70,24 @@ struct BenchFlags {
   int64_t timeout_s = 900;
 };
 
-// The questions of the bench, the same in both processes: lengths 1-5, round robin.
+// The bench's task, as a job would name it: 1-5 digit sums in the paper's scratchpad format.
+star::v1::TaskSpec BenchTask() {
+  star::v1::TaskSpec task;
+  task.mutable_addition()->set_min_digits(1);
+  task.mutable_addition()->set_max_digits(5);
+  return task;
+}
+
+// The questions of the bench, the same in both processes: the task suite's training pool of
+// `count` questions spread over the lengths.
 std::vector<Question> BenchQuestions(int64_t count) {
-  std::vector<Question> out;
-  for (int d = 1; d <= 5; ++d) {
-    for (Question& q : AdditionTask::Generate(d, static_cast<int>((count + 4 - (d - 1)) / 5), 77 + d,
-                                              static_cast<uint64_t>(d) * 1'000'000'000ULL)) {
-      out.push_back(std::move(q));
-    }
-  }
-  out.resize(static_cast<size_t>(count));
-  return out;
+  star::v1::JobSpec spec;
+  spec.set_seed(77);
+  *spec.mutable_task() = BenchTask();
+  spec.mutable_task()->mutable_addition()->set_train_questions(static_cast<uint32_t>(count));
+  absl::StatusOr<std::unique_ptr<TaskSuite>> suite = MakeTaskSuite(spec);
+  if (!suite.ok() || !(*suite)->Load("").ok()) return {};
+  return (*suite)->pool();
 }
 
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
@@ -262,7 +270,8 @@ class SimulatedWorker {
 int RunWorkers(const BenchFlags& flags) {
   std::vector<Question> questions = BenchQuestions(flags.shards * flags.shard_size);
   std::map<uint64_t, std::string> completions;
-  for (const Question& q : questions) completions[q.id] = *AdditionTask().ReferenceCompletion(q);
+  const std::unique_ptr<Task> task = *MakeTask(BenchTask());
+  for (const Question& q : questions) completions[q.id] = *task->ReferenceCompletion(q);
   std::vector<std::unique_ptr<star::v1::Coordinator::Stub>> stubs;
   for (int64_t i = 0; i < flags.channels; ++i) {
     grpc::ChannelArguments args;
@@ -371,7 +380,7 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
     return 1;
   }
 
-  AdditionTask task;
+  const std::unique_ptr<Task> task = *MakeTask(BenchTask());
   std::vector<Question> questions = BenchQuestions(flags.shards * flags.shard_size);
   std::vector<star::v1::Shard> shards;
   for (int64_t s = 0; s < flags.shards; ++s) {
@@ -380,16 +389,14 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
     shard.set_job_id("bench");
     shard.set_iteration(1);
     shard.set_kind(star::v1::SHARD_KIND_GENERATE);
-    star::v1::AdditionTaskSpec* add = shard.mutable_task()->mutable_addition();
-    add->set_min_digits(1);
-    add->set_max_digits(5);
+    *shard.mutable_task() = BenchTask();
     shard.mutable_generation()->set_samples_per_question(1);
     for (int64_t i = s * flags.shard_size; i < (s + 1) * flags.shard_size; ++i) {
       const Question& q = questions[i];
       star::v1::ShardQuestion* sq = shard.add_questions();
       sq->set_question_id(q.id);
-      sq->set_prompt(task.Prompt(q));
-      sq->set_hinted_prompt(task.HintedPrompt(q));
+      sq->set_prompt(task->Prompt(q));
+      sq->set_hinted_prompt(task->HintedPrompt(q));
       sq->set_bucket(q.bucket);
       sq->set_gold_answer(q.answer);
     }
