@@ -281,14 +281,15 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& 
   return model;
 }
 
-absl::Status LlamaModel::Save(const std::string& dir) const {
+absl::Status LlamaModel::Save(const std::string& dir, std::optional<ModelDtype> as) const {
+  const torch::Dtype written = as.has_value() ? ToTorchDtype(*as) : dtype();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat(dir, ": cannot create: ", ec.message()));
   std::vector<torch::Tensor> keep;  // contiguous CPU copies alive during the write
   std::vector<TensorToWrite> tensors;
   for (const auto& [name, t] : named_) {
-    torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
+    torch::Tensor c = t.detach().to(torch::kCPU, written).contiguous();
     keep.push_back(c);
     tensors.push_back(TensorToWrite{name, SafetensorsDtypeOf(c.scalar_type()),
                                     std::vector<int64_t>(c.sizes().begin(), c.sizes().end()),
@@ -300,9 +301,9 @@ absl::Status LlamaModel::Save(const std::string& dir) const {
     return s;
   }
   ModelConfig config = config_;
-  if (dtype() == torch::kBFloat16) config.dtype = ModelDtype::kBFloat16;
-  if (dtype() == torch::kFloat16) config.dtype = ModelDtype::kFloat16;
-  if (dtype() == torch::kFloat32) config.dtype = ModelDtype::kFloat32;
+  if (written == torch::kBFloat16) config.dtype = ModelDtype::kBFloat16;
+  if (written == torch::kFloat16) config.dtype = ModelDtype::kFloat16;
+  if (written == torch::kFloat32) config.dtype = ModelDtype::kFloat32;
   std::string path = absl::StrCat(dir, "/config.json");
   std::string tmp = path + ".tmp";
   {

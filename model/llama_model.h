@@ -65,9 +65,9 @@ class LlamaModel {
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;
 
-  // Writes config.json and model.safetensors (HF names, the parameters' dtype) into `dir`
-  // (created). Files are replaced atomically.
-  absl::Status Save(const std::string& dir) const;
+  // Writes config.json and model.safetensors (HF names; the parameters' dtype, or `as`) into
+  // `dir` (created). Files are replaced atomically.
+  absl::Status Save(const std::string& dir, std::optional<ModelDtype> as = std::nullopt) const;
 
   // Logits [batch, tokens, vocab] for `ids` [batch, tokens] (int64) at `positions` (int64,
   // same shape; rotary positions, so left padding keeps real tokens at 0, 1, ...).

@@ -241,6 +241,23 @@ TEST_F(LlamaModelTest, SavedCheckpointLoadsWithIdenticalLogits) {
   }
 }
 
+// What a trainer does with a bfloat16 base: trains in float32, writes bfloat16 again.
+TEST_F(LlamaModelTest, AFloat32ModelIsSavedInTheDtypeAsked) {
+  std::unique_ptr<LlamaModel> model = LlamaModel::RandomInit(TinyConfig(), 29);
+  std::string dir = Dir("as-bf16");
+  ASSERT_TRUE(model->Save(dir, ModelDtype::kBFloat16).ok());
+  absl::StatusOr<std::unique_ptr<LlamaModel>> loaded = LlamaModel::Load(dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->dtype(), torch::kBFloat16);
+  EXPECT_EQ((*loaded)->config().dtype, ModelDtype::kBFloat16);
+  EXPECT_EQ(model->dtype(), torch::kFloat32);  // the model itself is left as it was
+  for (size_t i = 0; i < model->named_parameters().size(); ++i) {
+    EXPECT_TRUE(torch::equal(model->named_parameters()[i].second.to(torch::kBFloat16),
+                             (*loaded)->named_parameters()[i].second))
+        << model->named_parameters()[i].first;
+  }
+}
+
 TEST_F(LlamaModelTest, ShardedCheckpointLoads) {
   std::unique_ptr<LlamaModel> model = LlamaModel::RandomInit(TinyConfig(), 23);
   std::string dir = Dir("sharded");

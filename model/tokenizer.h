@@ -18,7 +18,8 @@
 //                   Replace with a String pattern (Llama-2's "▁" marking); Sequence of these.
 //                   NFKC, NFKD, Lowercase, ... are refused.
 //   pre_tokenizer   null; ByteLevel (add_prefix_space, use_regex with GPT-2's pattern);
-//                   Split with a Regex or String pattern, any behavior, invert; Metaspace
+//                   Split with a Regex or String pattern, any behavior, invert; Digits
+//                   (SmolLM2's: individual_digits or runs); Metaspace
 //                   (replacement, prepend_scheme always/first/never or add_prefix_space, split);
 //                   Sequence of these.
 //   added_tokens    special or not, normalized or not, lstrip and rstrip. single_word must be

@@ -342,6 +342,21 @@ class ConfigReader {
       out->push_back(std::move(step));
       return absl::OkStatus();
     }
+    if (*type == "Digits") {
+      // tokenizers' Digits: numeric characters (char::is_numeric: Nd, Nl, No) split off, each
+      // alone (individual_digits) or in runs; the Split step with \p{N} does the same.
+      bool individual = false;
+      if (absl::Status s = ReadBool(value, path, "individual_digits", false, &individual); !s.ok()) {
+        return s;
+      }
+      absl::StatusOr<std::unique_ptr<RegexSplitter>> splitter = RegexSplitter::FromOniguruma("\\p{N}");
+      if (!splitter.ok()) return splitter.status();  // cannot happen: the pattern is fixed
+      step.kind = PreTokenizerStep::Kind::kSplit;
+      step.splitter = *std::move(splitter);
+      step.behavior = individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous;
+      out->push_back(std::move(step));
+      return absl::OkStatus();
+    }
     if (*type == "ByteLevel") {
       step.kind = PreTokenizerStep::Kind::kByteLevel;
       bool use_regex = true;
@@ -361,7 +376,7 @@ class ConfigReader {
       return Unsupported(
           Field(path, "type"),
           absl::StrCat("\"", *type,
-                       "\" is not supported (only ByteLevel, Metaspace, Split and Sequence)"));
+                       "\" is not supported (only ByteLevel, Digits, Metaspace, Split and Sequence)"));
     }
     step.kind = PreTokenizerStep::Kind::kSplit;
     const std::string pattern_field = Field(path, "pattern");

@@ -114,8 +114,20 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
     result.tokens_per_second = static_cast<double>(tokens) / std::max(result.seconds, 1e-9);
     result.allreduce_seconds = collective.allreduce_seconds();
     if (collective.rank() == 0) {
-      if (absl::Status s = model.Save(options.output_checkpoint); !s.ok()) return s;
+      // Trained in float32, written in the base checkpoint's dtype (its config.json's): a
+      // bfloat16 base gives a bfloat16 model, as transformers would save it.
+      if (absl::Status s = model.Save(options.output_checkpoint, model.config().dtype); !s.ok()) return s;
       std::error_code ec;
+      // generation_config.json, when the base has one, carries the EOS ids generation stops at.
+      const std::string generation_config = absl::StrCat(options.base_checkpoint, "/generation_config.json");
+      if (std::filesystem::exists(generation_config, ec)) {
+        std::filesystem::copy_file(generation_config,
+                                   absl::StrCat(options.output_checkpoint, "/generation_config.json"),
+                                   std::filesystem::copy_options::overwrite_existing, ec);
+        if (ec) {
+          return absl::InternalError(absl::StrCat("copying ", generation_config, ": ", ec.message()));
+        }
+      }
       std::filesystem::copy_file(absl::StrCat(options.base_checkpoint, "/tokenizer.json"),
                                  absl::StrCat(options.output_checkpoint, "/tokenizer.json"),
                                  std::filesystem::copy_options::overwrite_existing, ec);

@@ -396,6 +396,19 @@ class TokenizerReferenceTest(unittest.TestCase):
                                       evaluation_corpus(["</s>"]))
 
 
+    # --- SmolLM2 (StarCoder's tokenizer): Digits, then ByteLevel ---------------------------------
+
+    def test_smollm2_digits_then_byte_level_matches_reference(self):
+        tokenizer = self.train_gpt2_style()
+        texts = evaluation_corpus(["<|endoftext|>"]) + UNNORMALIZED
+        for individual in [True, False]:
+            tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+                pre_tokenizers.Digits(individual_digits=individual),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+            path, reference = self.save(tokenizer, f"smollm2_{individual}")
+            self.assert_matches_reference(f"Digits individual={individual} + ByteLevel", path,
+                                          reference, texts)
+
     # --- Qwen2.5: NFC, then Split and ByteLevel -------------------------------------------------
 
     def test_qwen25_nfc_split_byte_level_matches_reference(self):
