@@ -125,9 +125,13 @@ class Arithmetic {
   }
 
  private:
-  // Values are kept below 10^30 (numerator and denominator), so that a product of two never
-  // leaves __int128.
-  static constexpr __int128 kLimit = static_cast<__int128>(1'000'000'000'000'000LL) * 1'000'000'000'000'000LL;
+  // Operands and results are kept below 10^18 (numerator and denominator), so that a product
+  // of two, or a sum of two such products, stays far inside __int128 (about 1.7 * 10^38).
+  static constexpr __int128 kLimit = 1'000'000'000'000'000'000LL;
+
+  static bool Small(const Rational& r) {
+    return r.numerator < kLimit && r.numerator > -kLimit && r.denominator < kLimit;
+  }
 
   static std::optional<Rational> Reduced(__int128 n, __int128 d) {
     if (d == 0) return std::nullopt;
@@ -145,6 +149,7 @@ class Arithmetic {
   }
 
   static std::optional<Rational> Combine(const Rational& a, char op, const Rational& b) {
+    if (!Small(a) || !Small(b)) return std::nullopt;
     switch (op) {
       case '+': return Reduced(a.numerator * b.denominator + b.numerator * a.denominator, a.denominator * b.denominator);
       case '-': return Reduced(a.numerator * b.denominator - b.numerator * a.denominator, a.denominator * b.denominator);

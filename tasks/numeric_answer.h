@@ -36,8 +36,8 @@ bool SameNumber(absl::string_view a, absl::string_view b);
 
 // The exact value of arithmetic as GSM8K's calculator annotations write it: numbers ("12",
 // "0.5", ".5", "1,000"), + - * /, parentheses and unary minus ("(12-4)/2*-1"). nullopt for
-// anything else, a division by zero, more than 32 operations, 128 characters, or values too
-// large to keep exact.
+// anything else, a division by zero, more than 32 operations, 128 characters, or an operand or
+// result of 10^18 or more (numerator or denominator).
 std::optional<Rational> EvaluateArithmetic(absl::string_view expression);
 
 // Whether a calculator annotation's body ("3*4=12", what GSM8K writes between "<<" and ">>")
