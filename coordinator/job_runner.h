@@ -4,17 +4,22 @@
 // Runs one STaR job (Zelikman et al. 2022, Algorithm 1) on its own thread, through the
 // coordinator's shard queue (workers generate) and round scheduler (trainer ranks train):
 //
-//   seed:      when the job starts from a random initialisation, M0 is trained on reference
-//              scratchpads of the easiest lengths (some with the hint in the prompt, so that
-//              rationalization has something to start from); M0 is then evaluated (iteration 0).
-//   iteration n = 1..N:
-//     generate: every training question with M(n-1); wrong answers asked again with the hint
-//               when rationalization is on; the coordinator keeps what it verifies;
+//   seed:      when the job starts from a random initialisation, M0 is trained on the task's
+//              seed examples (tasks/task_suite.h; some with the hint in the prompt, so that
+//              rationalization has something to start from); M0 is then evaluated
+//              (iteration 0).
+//   iteration n = 1..N (coordinator/shard_pass.h, kept_set.h, training_round.h):
+//     generate: every training question with M(n-1), few-shot exemplars first; wrong answers
+//               asked again with the hint when rationalization is on; the coordinator keeps
+//               what it verifies;
 //     train:    the BASE model M0 on the kept rationales (deduplicated, capped per question),
+//               each after its question's own prompt (no exemplar, no hint), for
 //               steps(n) = initial * (1 + growth%)^(n-1) + increment * (n-1);
-//     evaluate: M(n) on the held-out split, greedy, no hints; accuracy per operand length.
+//     evaluate: M(n) on the held-out split, greedy, no hints; accuracy per bucket.
 //   Stops after N iterations or when accuracy gained less than plateau_min_gain for
-//   plateau_patience iterations.
+//   plateau_patience iterations (coordinator/iteration_schedule.h).
+//
+// The runner knows no task by name: the job's task suite gives the questions and prompts.
 //
 // Durable: the job's status is written to the coordinator's state store on every phase change,
 // each pass's shards are recorded before they are leased, and each stage of an iteration that
