@@ -5,6 +5,7 @@
 #include "files/excerpt.h"
 #include "nlohmann/json.hpp"
 #include "tasks/addition_task.h"
+#include "tasks/json_lines.h"
 
 namespace star {
 namespace {
@@ -27,16 +28,7 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
                                                            const AdditionDatasetOptions& options) {
   const std::string name(source_name);
   std::vector<Question> questions;
-  uint64_t line_number = 0;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+  absl::Status status = ForEachNonBlankLine(text, [&](uint64_t line_number, std::string_view line) {
     const auto error = [&](const auto&... what) {
       return absl::InvalidArgumentError(absl::StrCat(name, ":", line_number, ": ", what...));
     };
@@ -80,7 +72,9 @@ absl::StatusOr<std::vector<Question>> ParseAdditionDataset(std::string_view text
         options.first_id + static_cast<uint64_t>(digits) * options.ids_per_length + line_number,
         operands[0],
         operands[1], digits));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   if (questions.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": holds no questions"));
   }

@@ -1,6 +1,7 @@
 #include "tasks/file_task_suite.h"
 
 #include "absl/strings/str_cat.h"
+#include "tasks/json_lines.h"
 
 namespace star {
 
@@ -8,28 +9,22 @@ absl::StatusOr<std::vector<Question>> ParseQuestionLines(const FileTask& task, s
                                                          const std::string& source, uint64_t first_id,
                                                          uint32_t limit) {
   std::vector<Question> questions;
-  uint64_t line_number = 0;
-  size_t start = 0;
-  while (start < text.size() && (limit == 0 || questions.size() < limit)) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+  absl::Status status = ForEachNonBlankLine(text, [&](uint64_t number, std::string_view line) {
+    if (limit != 0 && questions.size() >= limit) return absl::OkStatus();
     const nlohmann::json j = nlohmann::json::parse(line.begin(), line.end(), nullptr,
                                                    /*allow_exceptions=*/false);
     if (j.is_discarded()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ":", line_number, ": invalid JSON"));
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", number, ": invalid JSON"));
     }
     absl::StatusOr<Question> q = task.FromJson(j);
     if (!q.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ":", line_number, ": ", q.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", number, ": ", q.status().message()));
     }
-    q->id = first_id + line_number;
+    q->id = first_id + number;
     questions.push_back(*std::move(q));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   if (questions.empty()) return absl::InvalidArgumentError(absl::StrCat(source, ": holds no questions"));
   return questions;
 }
