@@ -42,19 +42,6 @@ std::string DecodeByteLevel(const std::vector<std::string>& tokens) {
   return LossyUtf8(bytes);
 }
 
-std::string ReplaceAll(std::string_view text, std::string_view pattern, std::string_view with) {
-  if (pattern.empty()) return std::string(text);
-  std::string out;
-  size_t from = 0;
-  for (size_t at = text.find(pattern); at != std::string_view::npos; at = text.find(pattern, from)) {
-    out.append(text.substr(from, at - from));
-    out.append(with);
-    from = at + pattern.size();
-  }
-  out.append(text.substr(from));
-  return out;
-}
-
 std::vector<std::string> DecodeByteFallback(const std::vector<std::string>& tokens) {
   std::vector<std::string> out;
   std::string bytes;

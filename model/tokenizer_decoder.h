@@ -59,8 +59,6 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 // any other token its own text; the whole is then read as lossy UTF-8.
 std::string DecodeByteLevel(const std::vector<std::string>& tokens);
 
-std::string ReplaceAll(std::string_view text, std::string_view pattern, std::string_view with);
-
 // ByteFallback::decode_chain: runs of byte tokens ("<0xE4>") become the text their bytes
 // spell, or one U+FFFD per byte when they are not valid UTF-8; other tokens stay.
 std::vector<std::string> DecodeByteFallback(const std::vector<std::string>& tokens);

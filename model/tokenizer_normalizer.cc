@@ -3,6 +3,8 @@
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
 
+#include "model/tokenizer_unicode.h"
+
 namespace star {
 namespace {
 
@@ -15,27 +17,9 @@ const icu::Normalizer2* FormOf(NormalizerStep::Kind kind, UErrorCode& error) {
   }
 }
 
-bool ValidUtf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (length == 0 || i + length > text.size()) return false;
-    uint32_t code = length == 1 ? c : c & (0x7F >> length);
-    for (size_t k = 1; k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and code points beyond U+10FFFF are not UTF-8.
-    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kSmallest[length] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return false;
-    i += length;
-  }
-  return true;
-}
-
 std::string UnicodeForm(NormalizerStep::Kind kind, std::string_view text) {
-  if (!ValidUtf8(text)) return std::string(text);
+  // Invalid UTF-8 is what lossy decoding would change.
+  if (tokenizer_internal::LossyUtf8(text) != text) return std::string(text);
   UErrorCode error = U_ZERO_ERROR;
   const icu::Normalizer2* form = FormOf(kind, error);
   if (U_FAILURE(error)) return std::string(text);
@@ -60,20 +44,9 @@ std::string Normalize(const std::vector<NormalizerStep>& steps, std::string_view
         // tokenizers prepends only to text that is not empty.
         if (!current.empty()) current.insert(0, step.text);
         break;
-      case NormalizerStep::Kind::kReplace: {
-        if (step.text.empty()) break;
-        std::string out;
-        size_t from = 0;
-        for (size_t at = current.find(step.text); at != std::string::npos;
-             at = current.find(step.text, from)) {
-          out.append(current, from, at - from);
-          out.append(step.replacement);
-          from = at + step.text.size();
-        }
-        out.append(current, from, std::string::npos);
-        current.swap(out);
+      case NormalizerStep::Kind::kReplace:
+        current = tokenizer_internal::ReplaceAll(current, step.text, step.replacement);
         break;
-      }
       default:
         current = UnicodeForm(step.kind, current);
     }

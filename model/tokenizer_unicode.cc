@@ -153,4 +153,17 @@ void AppendByteLevelChars(std::string_view bytes, std::string* out) {
   for (char b : bytes) out->append(alphabet.CharFor(static_cast<unsigned char>(b)));
 }
 
+std::string ReplaceAll(std::string_view text, std::string_view pattern, std::string_view with) {
+  if (pattern.empty()) return std::string(text);
+  std::string out;
+  size_t from = 0;
+  for (size_t at = text.find(pattern); at != std::string_view::npos; at = text.find(pattern, from)) {
+    out.append(text.substr(from, at - from));
+    out.append(with);
+    from = at + pattern.size();
+  }
+  out.append(text.substr(from));
+  return out;
+}
+
 }  // namespace star::tokenizer_internal

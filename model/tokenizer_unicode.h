@@ -75,6 +75,9 @@ size_t LeadingWhitespaceLength(std::string_view text);
 // (or a byte that cannot start one) becomes one U+FFFD.
 std::string LossyUtf8(std::string_view bytes);
 
+// `text` with every occurrence of `pattern` (not empty) replaced by `with`, left to right.
+std::string ReplaceAll(std::string_view text, std::string_view pattern, std::string_view with);
+
 // ---------------------------------------------------------------------------------------------
 // GPT-2's byte-level alphabet: every byte stands for one printable character.
 class ByteLevelAlphabet {

@@ -19,6 +19,11 @@ absl::StatusOr<std::string> BucketOfLine(const nlohmann::json& line) {
   return std::string("all");
 }
 
+absl::Status NoRationaleError(const Question& question) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("question ", question.id, " has no worked rationale to show"));
+}
+
 absl::StatusOr<std::string> StringField(const nlohmann::json& object, const char* key) {
   const auto it = object.find(key);
   if (it == object.end()) return absl::InvalidArgumentError(absl::StrCat("missing \"", key, "\""));

@@ -31,6 +31,10 @@ absl::StatusOr<std::string> BucketOfLine(const nlohmann::json& line);
 // string).
 absl::StatusOr<std::string> StringField(const nlohmann::json& object, const char* key);
 
+// kInvalidArgument naming `question`: it has no worked rationale (what ReferenceCompletion
+// needs).
+absl::Status NoRationaleError(const Question& question);
+
 // Questions, rationales and choices longer than this are refused (a line is a question, not a
 // book).
 inline constexpr size_t kMaxFieldBytes = 64 << 10;

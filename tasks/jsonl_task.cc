@@ -152,8 +152,7 @@ bool JsonlTask::Verify(const Question& question, const std::string& completion) 
 
 absl::StatusOr<std::string> JsonlTask::ReferenceCompletion(const Question& question) const {
   if (question.rationale.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("question ", question.id, " has no worked rationale to show"));
+    return NoRationaleError(question);
   }
   return absl::StrCat(Render(completion_, question), StopString());
 }

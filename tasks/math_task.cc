@@ -82,8 +82,7 @@ bool MathTask::Verify(const Question& question, const std::string& completion) c
 
 absl::StatusOr<std::string> MathTask::ReferenceCompletion(const Question& question) const {
   if (question.rationale.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("question ", question.id, " has no worked rationale to show"));
+    return NoRationaleError(question);
   }
   return absl::StrCat(" ", question.rationale, "\n#### ", question.answer, "\n\n");
 }

@@ -64,8 +64,7 @@ bool MultipleChoiceTask::Verify(const Question& question, const std::string& com
 
 absl::StatusOr<std::string> MultipleChoiceTask::ReferenceCompletion(const Question& question) const {
   if (question.rationale.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("question ", question.id, " has no worked rationale to show"));
+    return NoRationaleError(question);
   }
   for (const Choice& c : question.choices) {
     if (c.label != question.answer) continue;

@@ -101,12 +101,12 @@ std::vector<TaskFile> TaskFiles(star::v1::TaskSpec& task) {
     files.push_back({"task.addition.eval_file", task.mutable_addition()->mutable_eval_file()});
     return files;
   }
-  const std::string prefix = FileKind(task).field == nullptr ? "" : FileKind(task).field;
+  const FileTaskKind kind = FileKind(task);
+  if (kind.field == nullptr) return files;
+  const std::string prefix = kind.field;
   star::v1::FileTaskSpec* f = task.has_math()              ? task.mutable_math()
                               : task.has_multiple_choice() ? task.mutable_multiple_choice()
-                              : task.has_jsonl()           ? task.mutable_jsonl()
-                                                           : nullptr;
-  if (f == nullptr) return files;
+                                                           : task.mutable_jsonl();
   files.push_back({prefix + ".train_file", f->mutable_train_file()});
   files.push_back({prefix + ".eval_file", f->mutable_eval_file()});
   files.push_back({prefix + ".few_shot_file", f->mutable_few_shot_file()});
