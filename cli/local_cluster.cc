@@ -100,6 +100,10 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
       argv.insert(argv.end(), {"--trainer-id", absl::StrCat("trainer-", index), "--hostname",
                                "127.0.0.1"});
     }
+    const bool on_gpu = options.cuda_devices > 0 &&
+                        (binary != "star-trainer" || index < options.cuda_devices);
+    argv.insert(argv.end(), {"--device", on_gpu ? absl::StrCat("cuda:", index % options.cuda_devices)
+                                                : std::string("cpu")});
     argv.insert(argv.end(), root_flags.begin(), root_flags.end());
     absl::StatusOr<ChildProcess> child = ChildProcess::Start(argv, log);
     if (!child.ok()) return child.status();

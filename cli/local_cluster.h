@@ -26,6 +26,11 @@ struct LocalClusterOptions {
   std::string listen = "127.0.0.1:0";
   int workers = 1;
   int trainers = 1;
+  // GPUs the members are spread over: worker i gets --device cuda:(i mod n), trainer rank i
+  // cuda:i (generation and training alternate, so a GPU holds a worker and a rank). NCCL takes
+  // one rank per GPU, so ranks beyond n get --device cpu (and a round that includes them runs on
+  // Gloo). 0: every member gets --device cpu.
+  int cuda_devices = 0;
   // --data-root of every process (each also gets state_dir); empty: the working directory.
   std::vector<std::string> data_roots;
   // How long start-up may take before Start() gives up.

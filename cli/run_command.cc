@@ -18,6 +18,7 @@
 #include "cli/local_cluster.h"
 #include "cli/operator_connection.h"
 #include "coordinator/job_config.h"
+#include "model/cuda_devices.h"
 #include "flags/flag_parser.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -477,12 +478,25 @@ int RunWatch(int argc, char** argv) {
   return 0;
 }
 
+absl::StatusOr<int> LocalClusterGpus(const std::string& device) {
+  if (device == "cpu") return 0;
+  if (device != "auto" && device != "cuda") {
+    return absl::InvalidArgumentError(absl::StrCat("'", device.substr(0, 64), "' is not auto, cuda or cpu"));
+  }
+  const int visible = VisibleCudaDevices();
+  if (device == "cuda" && visible == 0) {
+    return absl::FailedPreconditionError("'cuda' asks for CUDA devices but this machine has none");
+  }
+  return visible;
+}
+
 int RunRun(int argc, char** argv) {
   std::string job_path;
   LocalClusterOptions options;
   options.bin_dir = ExecutableDirectory();
   options.state_dir = "./star-state";
   int64_t workers = 2;
+  std::string device = "auto";
   FlagParser flags("star run",
                    "Runs a STaR job on this machine: starts a coordinator, workers and trainer ranks "
                    "(as many as training.world_size), submits the job, shows its progress, prints "
@@ -491,10 +505,16 @@ int RunRun(int argc, char** argv) {
   flags.AddPositional("JOB.yaml", &job_path, "the job file");
   flags.AddString("state-dir", &options.state_dir, "coordinator state, models, logs and results");
   flags.AddInt("workers", &workers, "worker processes", 1, 256);
+  flags.AddString("device", &device,
+                  "auto (workers and ranks spread over every visible GPU, else the CPU), cuda "
+                  "or cpu");
   flags.AddStringList("data-root", &options.data_roots,
                       "a folder under which the files the job names may lie; repeatable "
                       "(default: the working directory; the state directory always is one)");
   flags.ParseOrExit(argc, argv, 2);
+  absl::StatusOr<int> gpus = LocalClusterGpus(device);
+  if (!gpus.ok()) flags.ExitWithFlagError("device", gpus.status().message());
+  options.cuda_devices = *gpus;
   absl::StatusOr<star::v1::JobSpec> spec = LoadJobFile(job_path);
   if (!spec.ok()) {
     std::fprintf(stderr, "star run: %s\n", std::string(spec.status().message()).c_str());
@@ -502,8 +522,11 @@ int RunRun(int argc, char** argv) {
   }
   options.workers = static_cast<int>(workers);
   options.trainers = static_cast<int>(std::max<uint32_t>(1, spec->training().world_size()));
-  std::printf("job %s: starting coordinator, %d worker(s), %d trainer rank(s); logs in %s\n",
-              spec->name().c_str(), options.workers, options.trainers, options.state_dir.c_str());
+  std::printf("job %s: starting coordinator, %d worker(s), %d trainer rank(s) on %s; logs in %s\n",
+              spec->name().c_str(), options.workers, options.trainers,
+              options.cuda_devices > 0 ? absl::StrCat(options.cuda_devices, " GPU(s)").c_str()
+                                       : "the CPU",
+              options.state_dir.c_str());
   std::fflush(stdout);
   absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(options);
   if (!cluster.ok()) {

@@ -15,6 +15,11 @@
 namespace star {
 
 int RunRun(int argc, char** argv);
+
+// The GPUs a local cluster (`star run`, `star up`) spreads its members over for its --device
+// value: every visible one for "auto" and "cuda", none for "cpu". kFailedPrecondition for
+// "cuda" on a machine without one; kInvalidArgument for another value.
+absl::StatusOr<int> LocalClusterGpus(const std::string& device);
 // `star watch`: follows a job on a running coordinator to its end and prints its table.
 int RunWatch(int argc, char** argv);
 // Writes results.csv, results.json and accuracy.svg into `dir` (created); false on failure

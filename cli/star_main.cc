@@ -57,6 +57,7 @@ int RunUp(int argc, char** argv) {
   int64_t workers = 1;
   int64_t trainers = 1;
   bool check = false;
+  std::string device = "auto";
   FlagParser flags("star up",
                    "Starts a local STaR cluster (a coordinator, workers and trainer ranks as child "
                    "processes), waits until every member is healthy and registered, and shows "
@@ -67,7 +68,13 @@ int RunUp(int argc, char** argv) {
   flags.AddInt("workers", &workers, "worker processes", 0, 256);
   flags.AddInt("trainers", &trainers, "trainer ranks", 0, 256);
   flags.AddBool("check", &check, "stop the cluster as soon as it is healthy; exit 0 if it was");
+  flags.AddString("device", &device,
+                  "auto (workers and ranks spread over every visible GPU, else the CPU), cuda "
+                  "or cpu");
   flags.ParseOrExit(argc, argv, 2);
+  absl::StatusOr<int> gpus = LocalClusterGpus(device);
+  if (!gpus.ok()) flags.ExitWithFlagError("device", gpus.status().message());
+  options.cuda_devices = *gpus;
   options.workers = static_cast<int>(workers);
   options.trainers = static_cast<int>(trainers);
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
+#include "model/compute_device.h"
 #include "tasks/task_suite.h"
 #include "yaml-cpp/yaml.h"
 
@@ -213,6 +214,8 @@ star::v1::JobSpec DefaultJobSpec() {
   train->set_global_batch_size(32);
   train->set_world_size(1);
   train->set_seed_steps(400);
+  spec.mutable_compute()->set_device("auto");
+  spec.mutable_compute()->set_precision("auto");
   return spec;
 }
 
@@ -275,6 +278,15 @@ absl::Status ValidateJobSpec(const star::v1::JobSpec& spec, const std::string& s
   // world_size 0 is reported above; the modulo must not divide by it.
   check(t.world_size() == 0 || t.global_batch_size() % t.world_size() == 0,
         "training.global_batch_size", "must be a multiple of training.world_size");
+  const auto& compute = spec.compute();
+  check(compute.device().empty() || compute.device() == "auto" || compute.device() == "cuda" ||
+            compute.device() == "cpu",
+        "compute.device",
+        absl::StrCat("'", absl::CHexEscape(compute.device().substr(0, 64)),
+                     "' is not auto, cuda or cpu"));
+  check(ParsePrecision(compute.precision()).ok(), "compute.precision",
+        absl::StrCat("'", absl::CHexEscape(compute.precision().substr(0, 64)),
+                     "' is not auto, bf16 or fp32"));
   check(spec.iterations() >= 1 && spec.iterations() <= 1000, "iterations", "must be 1-1000");
   check(spec.plateau_min_gain() >= 0 && spec.plateau_min_gain() <= 1, "plateau_min_gain",
         "must be in [0, 1] (a fraction of the held-out questions)");

@@ -223,6 +223,7 @@ absl::Status JobRunner::RunPass(star::v1::ShardKind kind, uint32_t iteration,
   pass.questions = &questions;
   pass.generation = spec_.generation();
   pass.task = spec_.task();
+  pass.compute = spec_.compute();
   pass.rationalize = kind == star::v1::SHARD_KIND_GENERATE && spec_.filter().rationalization();
   pass.shard_size = spec_.shard_size();
   return RunShardPass(
@@ -247,6 +248,7 @@ absl::StatusOr<RoundProgress> JobRunner::RunRound(uint32_t iteration, const std:
   round.steps = steps;
   round.seed = spec_.seed() * 7919 + iteration;
   round.training = spec_.training();
+  round.compute = spec_.compute();
   round.examples = std::move(examples);
   round.timeout = options_.round_timeout;
   round.attempts = options_.round_attempts;

@@ -48,6 +48,7 @@
 #include "grpcpp/grpcpp.h"
 #include "process/child_process.h"
 #include "service/channel_security.h"
+#include "service/client_call.h"
 #include "service/grpc_server.h"
 #include "star/v1/coordinator.grpc.pb.h"
 #include "tasks/task_factory.h"
@@ -88,10 +89,6 @@ std::vector<Question> BenchQuestions(int64_t count) {
   absl::StatusOr<std::unique_ptr<TaskSuite>> suite = MakeTaskSuite(spec);
   if (!suite.ok() || !(*suite)->Load("").ok()) return {};
   return (*suite)->pool();
-}
-
-std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
-  return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
 }
 
 double Percentile(std::vector<double>& values, double p) {

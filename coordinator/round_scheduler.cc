@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "coordinator/round_backend.h"
 
 namespace star {
 
@@ -49,6 +50,18 @@ void RoundScheduler::FormRoundsLocked() {
     std::sort(free.begin(), free.end(), [](const Waiter* a, const Waiter* b) {
       return a->request.trainer_id() < b->request.trainer_id();
     });
+    std::vector<RankDevice> devices;
+    for (const Waiter* w : free) devices.push_back({w->request.trainer_id(), w->request.has_cuda()});
+    absl::StatusOr<std::string> backend =
+        ChooseRoundBackend(round.plan.assignment.compute().device(), devices);
+    if (!backend.ok()) {
+      // The waiting ranks stay free for a round they can run.
+      round.progress.state = RoundState::kFailed;
+      round.progress.error = std::string(backend.status().message());
+      forming_.pop_front();
+      continue;
+    }
+    round.plan.assignment.set_backend(*backend);
     const Waiter* master = free[0];
     for (uint32_t rank = 0; rank < world; ++rank) {
       star::v1::RoundAssignment a = round.plan.assignment;

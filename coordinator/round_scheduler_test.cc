@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "coordinator/round_backend.h"
 #include "gtest/gtest.h"
 
 namespace star {
@@ -141,6 +143,64 @@ TEST(RoundSchedulerRankTest, ARoundWithoutAMinimumWaitsForItsWholeWorld) {
   request.set_trainer_id("only");
   request.set_hostname("127.0.0.1");
   EXPECT_FALSE(scheduler.Join(request, absl::Milliseconds(1500)).has_value());
+}
+
+TEST(RoundBackendTest, NcclWhenEveryRankHasAGpuGlooOtherwiseUnlessCudaIsRequired) {
+  const std::vector<RankDevice> gpus = {{"a", true}, {"b", true}};
+  const std::vector<RankDevice> mixed = {{"a", true}, {"b", false}, {"c", false}};
+  EXPECT_EQ(*ChooseRoundBackend("auto", gpus), "nccl");
+  EXPECT_EQ(*ChooseRoundBackend("", gpus), "nccl");
+  EXPECT_EQ(*ChooseRoundBackend("cuda", gpus), "nccl");
+  EXPECT_EQ(*ChooseRoundBackend("cpu", gpus), "gloo");
+  EXPECT_EQ(*ChooseRoundBackend("auto", mixed), "gloo");
+  EXPECT_EQ(*ChooseRoundBackend("cpu", mixed), "gloo");
+  absl::StatusOr<std::string> refused = ChooseRoundBackend("cuda", mixed);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(),
+            "compute.device is cuda but 2 of the round's 3 ranks have no CUDA device: b, c");
+  EXPECT_EQ(ChooseRoundBackend("tpu", gpus).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RoundSchedulerRankTest, EveryRankOfAGpuRoundIsToldNccl) {
+  RoundScheduler scheduler;
+  RoundPlan plan;
+  plan.assignment.set_round_id("gpu");
+  plan.assignment.set_world_size(2);
+  for (uint64_t i = 0; i < 2; ++i) plan.examples.emplace_back().set_example_id(i);
+  ASSERT_TRUE(scheduler.Submit(std::move(plan)).ok());
+  std::vector<std::string> backends(2);
+  std::vector<std::thread> joins;
+  for (int i = 0; i < 2; ++i) {
+    joins.emplace_back([&, i] {
+      star::v1::JoinRoundRequest request;
+      request.set_trainer_id(absl::StrCat("t", i));
+      request.set_hostname("127.0.0.1");
+      request.set_has_cuda(true);
+      std::optional<star::v1::RoundAssignment> a = scheduler.Join(request, absl::Seconds(10));
+      ASSERT_TRUE(a.has_value());
+      backends[i] = a->backend();
+    });
+  }
+  for (auto& t : joins) t.join();
+  EXPECT_EQ(backends, (std::vector<std::string>{"nccl", "nccl"}));
+}
+
+TEST(RoundSchedulerRankTest, ACudaRoundWhoseRanksHaveNoGpuFailsNamingThemAndAssignsNobody) {
+  RoundScheduler scheduler;
+  RoundPlan plan;
+  plan.assignment.set_round_id("cuda-only");
+  plan.assignment.set_world_size(1);
+  plan.assignment.mutable_compute()->set_device("cuda");
+  plan.examples.emplace_back().set_example_id(0);
+  ASSERT_TRUE(scheduler.Submit(std::move(plan)).ok());
+  star::v1::JoinRoundRequest request;
+  request.set_trainer_id("cpu-rank");
+  request.set_hostname("127.0.0.1");
+  EXPECT_FALSE(scheduler.Join(request, absl::Milliseconds(200)).has_value());
+  std::optional<RoundProgress> p = scheduler.Progress("cuda-only");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->state, RoundState::kFailed);
+  EXPECT_EQ(p->error, "compute.device is cuda but 1 of the round's 1 ranks have no CUDA device: cpu-rank");
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ absl::Status RunShardPass(Coordinator& coordinator, const ShardPass& pass,
     shard.set_checkpoint_path(pass.checkpoint);
     *shard.mutable_generation() = pass.generation;
     *shard.mutable_task() = pass.task;
+    *shard.mutable_compute() = pass.compute;
     shard.set_rationalize(pass.rationalize);
     for (size_t i = first; i < std::min(questions.size(), first + shard_size); ++i) {
       *shard.add_questions() = questions[i];

@@ -29,6 +29,7 @@ struct ShardPass {
   // Copied into every shard.
   star::v1::GenerationSpec generation;
   star::v1::TaskSpec task;
+  star::v1::ComputeSpec compute;
   bool rationalize = false;
   uint32_t shard_size = 64;
 };

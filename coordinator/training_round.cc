@@ -23,7 +23,7 @@ absl::StatusOr<RoundProgress> RunTrainingRound(Coordinator& coordinator, const T
     a.set_job_id(round.job_id);
     a.set_iteration(round.iteration);
     a.set_world_size(std::max<uint32_t>(1, round.training.world_size()));
-    a.set_backend("gloo");
+    *a.mutable_compute() = round.compute;
     a.set_base_checkpoint(round.base_checkpoint);
     a.set_output_checkpoint(round.output_checkpoint);
     *a.mutable_training() = round.training;

@@ -28,6 +28,9 @@ struct TrainingRound {
   uint32_t steps = 0;
   uint64_t seed = 0;
   star::v1::TrainingSpec training;
+  // Where the round trains (compute.device chooses the backend when it forms) and in which
+  // precision.
+  star::v1::ComputeSpec compute;
   std::vector<star::v1::TrainingExample> examples;
   absl::Duration timeout = absl::Hours(4);
   int attempts = 3;

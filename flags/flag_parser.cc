@@ -221,6 +221,12 @@ void FlagParser::ParseOrExit(int argc, const char* const* argv, int first) {
   }
 }
 
+void FlagParser::ExitWithFlagError(absl::string_view name, absl::string_view message) const {
+  std::fprintf(stderr, "%s: --%s: %s\n", program_.c_str(), std::string(name).c_str(),
+               std::string(message).c_str());
+  std::exit(2);
+}
+
 std::string FlagParser::Usage() const {
   std::string out = absl::StrCat(summary_, "\n\nUsage: ", program_, " [flags]");
   for (const Positional& p : positionals_) {

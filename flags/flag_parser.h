@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace star {
 
@@ -62,6 +63,10 @@ class FlagParser {
 
   std::string Usage() const;
   const std::string& program() const { return program_; }
+
+  // For a value that parsed but that the program then finds unusable: prints
+  // "PROGRAM: --NAME: MESSAGE" to stderr and exits 2, as a bad flag does.
+  [[noreturn]] void ExitWithFlagError(absl::string_view name, absl::string_view message) const;
 
  private:
   struct Flag {

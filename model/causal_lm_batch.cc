@@ -28,6 +28,7 @@ CausalLmBatch MakeCausalLmBatch(const std::vector<PromptCompletion>& examples,
     for (int64_t t = 0; t < n; ++t) {
       ids[b][t] = tokens[t];
       valid[b][t] = true;
+      ++out.real_tokens;
       // Position t predicts token t + 1; learn it when that token belongs to the completion.
       if (t + 1 < n && t + 1 >= prompt_len) {
         labels[b][t] = tokens[t + 1];
@@ -39,8 +40,17 @@ CausalLmBatch MakeCausalLmBatch(const std::vector<PromptCompletion>& examples,
   return out;
 }
 
+CausalLmBatch CausalLmBatch::To(const torch::Device& device) const {
+  CausalLmBatch out = *this;
+  out.ids = ids.to(device);
+  out.positions = positions.to(device);
+  out.valid = valid.to(device);
+  out.labels = labels.to(device);
+  return out;
+}
+
 torch::Tensor CausalLmLoss(LlamaModel& model, const CausalLmBatch& batch) {
-  torch::Tensor logits = model.Forward(batch.ids, batch.positions, batch.valid, nullptr);
+  torch::Tensor logits = model.Forward(batch.ids, batch.positions, torch::Tensor(), nullptr);
   if (batch.loss_tokens == 0) return (logits * 0).sum();
   return torch::nn::functional::cross_entropy(
       logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), batch.labels.reshape({-1}),

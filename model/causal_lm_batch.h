@@ -27,11 +27,17 @@ struct CausalLmBatch {
   torch::Tensor labels;     // [batch, length] int64: the next token where it is a completion
                             // token to learn, -100 elsewhere
   int64_t loss_tokens = 0;  // labels that count
+  int64_t real_tokens = 0;  // valid positions
+
+  // The same batch with its tensors on `device`.
+  CausalLmBatch To(const torch::Device& device) const;
 };
 
 CausalLmBatch MakeCausalLmBatch(const std::vector<PromptCompletion>& examples, int64_t max_length);
 
 // Mean cross-entropy over the batch's completion tokens (0 when it has none). Differentiable.
+// Padding is on the right, so causal attention alone keeps it from every real token: the
+// forward pass runs without a padding mask (and may use flash attention).
 torch::Tensor CausalLmLoss(LlamaModel& model, const CausalLmBatch& batch);
 
 }  // namespace star

@@ -119,22 +119,30 @@ void KvCache::SelectRows(const torch::Tensor& rows) {
   torch::Tensor kept = rows.to(torch::kCPU).to(torch::kInt64).contiguous();
   const int64_t* index = kept.data_ptr<int64_t>();
   const int64_t n = kept.numel();
-  // Ascending indices: row i's source is at or after i and has not been overwritten yet.
   for (int64_t i = 0; i < n; ++i) {
     TORCH_CHECK(index[i] >= i && index[i] < batch_ && (i == 0 || index[i] > index[i - 1]),
                 "SelectRows needs ascending row indices below ", batch_);
-    if (index[i] == i) continue;
-    for (size_t l = 0; l < keys_.size(); ++l) {
-      keys_[l][i].copy_(keys_[l][index[i]]);
-      values_[l][i].copy_(values_[l][index[i]]);
+  }
+  // Two gathers per layer (not one copy per row): the live rows' filled positions are gathered
+  // into a temporary and written back to the front of the allocation.
+  torch::Tensor on_device = kept.to(keys_.empty() ? torch::kCPU : keys_[0].device());
+  for (size_t l = 0; l < keys_.size(); ++l) {
+    for (torch::Tensor* t : {&keys_[l], &values_[l]}) {
+      torch::Tensor filled = t->narrow(2, 0, length_);
+      filled.narrow(0, 0, n).copy_(filled.narrow(0, 0, batch_).index_select(0, on_device));
     }
   }
   batch_ = n;
 }
 
-void LlamaModel::Allocate(torch::Dtype dtype) {
+torch::Device ToTorchDevice(const ComputeDevice& device) {
+  return device.cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device.index))
+                     : torch::Device(torch::kCPU);
+}
+
+void LlamaModel::Allocate(torch::Dtype dtype, torch::Device device) {
   const ModelConfig& c = config_;
-  auto options = torch::TensorOptions().dtype(dtype);
+  auto options = torch::TensorOptions().dtype(dtype).device(device);
   named_.clear();
   leaves_.clear();
   auto leaf = [&](std::vector<int64_t> shape) {
@@ -192,6 +200,7 @@ void LlamaModel::Allocate(torch::Dtype dtype) {
   inv_freq_ = 1.0 / torch::pow(c.rope_theta,
                                torch::arange(0, c.head_dim, 2, torch::kInt64).to(torch::kFloat32) /
                                    static_cast<double>(c.head_dim));
+  inv_freq_ = inv_freq_.to(device);
   if (c.rope_scaling) {
     // Llama 3: long wavelengths slowed down by `factor`, short ones kept, those between blended
     // (transformers' _compute_llama3_parameters).
@@ -211,10 +220,11 @@ void LlamaModel::Allocate(torch::Dtype dtype) {
 }
 
 torch::Dtype LlamaModel::dtype() const { return embed_.scalar_type(); }
+torch::Device LlamaModel::device() const { return embed_.device(); }
 
 std::unique_ptr<LlamaModel> LlamaModel::RandomInit(const ModelConfig& config, uint64_t seed) {
   std::unique_ptr<LlamaModel> model(new LlamaModel(config));
-  model->Allocate(ToTorchDtype(config.dtype));
+  model->Allocate(ToTorchDtype(config.dtype), torch::kCPU);
   torch::NoGradGuard no_grad;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   for (auto& [name, t] : model->named_) {
@@ -231,13 +241,14 @@ std::unique_ptr<LlamaModel> LlamaModel::RandomInit(const ModelConfig& config, ui
 }
 
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& dir,
-                                                             std::optional<torch::Dtype> dtype) {
+                                                             std::optional<torch::Dtype> dtype,
+                                                             torch::Device device) {
   absl::StatusOr<ModelConfig> config = ModelConfig::FromFile(absl::StrCat(dir, "/config.json"));
   if (!config.ok()) return config.status();
   absl::StatusOr<std::vector<std::unique_ptr<SafetensorsFile>>> files = OpenWeightFiles(dir);
   if (!files.ok()) return files.status();
   std::unique_ptr<LlamaModel> model(new LlamaModel(*config));
-  model->Allocate(dtype.value_or(ToTorchDtype(config->dtype)));
+  model->Allocate(dtype.value_or(ToTorchDtype(config->dtype)), device);
 
   std::map<std::string, std::pair<const TensorView*, const SafetensorsFile*>> found;
   for (const auto& file : *files) {
@@ -363,12 +374,16 @@ torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor&
   // see no key at all (and softmax would give NaN), so every query may see itself. A single
   // query (decoding) is the newest position: causality holds by itself and it is real.
   torch::Tensor mask;
-  bool need_mask = key_valid.defined() || tokens > 1;
+  // Without padding and cache, causality is all the mask there is: SDPA applies it itself (and
+  // may then pick the flash kernel, which takes no explicit mask).
+  const bool causal_only = !key_valid.defined() && past == 0 && tokens > 1;
+  bool need_mask = (key_valid.defined() || tokens > 1) && !causal_only;
   if (tokens == 1 && key_valid.defined()) {
     mask = key_valid.view({batch, 1, 1, total});
   } else if (need_mask) {
-    torch::Tensor query_pos = torch::arange(past, total, torch::kInt64).unsqueeze(1);
-    torch::Tensor key_pos = torch::arange(0, total, torch::kInt64).unsqueeze(0);
+    const auto index_options = ids.options().dtype(torch::kInt64);
+    torch::Tensor query_pos = torch::arange(past, total, index_options).unsqueeze(1);
+    torch::Tensor key_pos = torch::arange(0, total, index_options).unsqueeze(0);
     mask = (key_pos <= query_pos).view({1, 1, tokens, total});
     if (key_valid.defined()) {
       mask = mask & key_valid.view({batch, 1, 1, total});
@@ -409,7 +424,7 @@ torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor&
     }
     torch::Tensor attn = at::scaled_dot_product_attention(
         q, k, v, need_mask ? std::optional<at::Tensor>(mask) : std::nullopt, 0.0,
-        /*is_causal=*/false, scale, gqa);
+        /*is_causal=*/causal_only, scale, gqa);
     attn = attn.transpose(1, 2).reshape({batch, tokens, c.num_attention_heads * c.head_dim});
     x = x + Linear(attn, l.o, l.o_bias);
     h = RmsNorm(x, l.post_norm);

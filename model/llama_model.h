@@ -20,6 +20,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
+#include "model/compute_device.h"
 #include "model/model_config.h"
 
 namespace star {
@@ -52,11 +53,12 @@ class KvCache {
 class LlamaModel {
  public:
   // Loads a Hugging Face model directory: config.json and model.safetensors, or the shards
-  // named by model.safetensors.index.json. Parameters are converted to `dtype` (default: the
-  // config's). Errors name the file and tensor: a missing, unexpected or wrongly shaped tensor,
-  // and every safetensors validation error.
+  // named by model.safetensors.index.json, onto `device`. Parameters are converted to `dtype`
+  // (default: the config's). Errors name the file and tensor: a missing, unexpected or wrongly
+  // shaped tensor, and every safetensors validation error.
   static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(
-      const std::string& dir, std::optional<torch::Dtype> dtype = std::nullopt);
+      const std::string& dir, std::optional<torch::Dtype> dtype = std::nullopt,
+      torch::Device device = torch::kCPU);
 
   // Random initialisation as transformers does it: normal(0, 0.02) weights, zero biases, unit
   // norms. Deterministic for a seed.
@@ -81,6 +83,7 @@ class LlamaModel {
 
   const ModelConfig& config() const { return config_; }
   torch::Dtype dtype() const;
+  torch::Device device() const;
 
   // (HF name, tensor) for every tensor of a checkpoint, in a fixed order. Views into the
   // parameters: writing them writes the parameters.
@@ -103,8 +106,8 @@ class LlamaModel {
   };
 
   explicit LlamaModel(ModelConfig config) : config_(std::move(config)) {}
-  // Creates empty parameters of the right shapes and registers their names.
-  void Allocate(torch::Dtype dtype);
+  // Creates zeroed parameters of the right shapes on `device` and registers their names.
+  void Allocate(torch::Dtype dtype, torch::Device device);
   torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
 
   ModelConfig config_;
@@ -118,6 +121,7 @@ class LlamaModel {
 };
 
 torch::Dtype ToTorchDtype(ModelDtype dtype);
+torch::Device ToTorchDevice(const ComputeDevice& device);
 
 }  // namespace star
 

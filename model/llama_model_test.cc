@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "model/cuda_devices.h"
 #include "model/generation.h"
 #include "model/safetensors.h"
 #include "model/tokenizer.h"
@@ -351,6 +352,84 @@ TEST_F(LlamaModelTest, RandomInitIsDeterministicPerSeed) {
   EXPECT_FALSE(torch::equal(a->named_parameters()[0].second, c->named_parameters()[0].second));
   EXPECT_EQ(a->config().ParameterCount(),
             [&] { int64_t n = 0; for (auto& [name, t] : a->named_parameters()) n += t.numel(); return n; }());
+}
+
+// On an accelerator the host looks at the sampled tokens only every few steps; rows that
+// finished in between decode on, and what they produce past their end must be dropped.
+TEST_F(LlamaModelTest, GreedyOutputDoesNotDependOnHowOftenTheHostLooksAtTheTokens) {
+  std::unique_ptr<LlamaModel> model = LlamaModel::RandomInit(TinyConfig(), 21);
+  Tokenizer tokenizer = CharTokenizer();
+  std::vector<std::vector<int32_t>> prompts;
+  for (const char* p : {"1+2", "33+44", "a", "bcd", "12+9", "7", "x y z", "555+5"}) {
+    prompts.push_back(tokenizer.Encode(p));
+  }
+  SamplingOptions options;
+  options.max_new_tokens = 20;
+  options.batch_size = 8;
+  // Stop early on some rows: an EOS id the random model emits, and a stop string.
+  options.eos_token_ids = {5, 9};
+  options.stop_strings = {"q"};
+  options.check_interval = 1;
+  std::vector<Completion> every_step = GenerateBatched(*model, tokenizer, prompts, options);
+  int finished_early = 0;
+  for (const Completion& c : every_step) finished_early += c.finish_reason != FinishReason::kLength;
+  ASSERT_GT(finished_early, 0) << "the test needs rows that end before max_new_tokens";
+  for (int64_t interval : {3, 8, 64}) {
+    options.check_interval = interval;
+    std::vector<Completion> out = GenerateBatched(*model, tokenizer, prompts, options);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(out[i].tokens, every_step[i].tokens) << "interval " << interval << ", prompt " << i;
+      EXPECT_EQ(out[i].text, every_step[i].text) << "interval " << interval << ", prompt " << i;
+      EXPECT_EQ(out[i].finish_reason, every_step[i].finish_reason) << "interval " << interval;
+    }
+  }
+}
+
+TEST_F(LlamaModelTest, OnCudaLogitsAndGreedyTokensMatchTheCpu) {
+  if (VisibleCudaDevices() == 0) {
+    GTEST_SKIP() << "no CUDA device visible: the CUDA path is compiled but cannot run here";
+  }
+  const torch::Device cuda(torch::kCUDA, 0);
+  ASSERT_TRUE(LlamaModel::RandomInit(TinyConfig(true), 17)->Save(Dir("m")).ok());
+  absl::StatusOr<std::unique_ptr<LlamaModel>> cpu = LlamaModel::Load(Dir("m"), torch::kFloat32);
+  absl::StatusOr<std::unique_ptr<LlamaModel>> gpu = LlamaModel::Load(Dir("m"), torch::kFloat32, cuda);
+  ASSERT_TRUE(cpu.ok() && gpu.ok());
+  EXPECT_TRUE((*gpu)->device().is_cuda());
+  {
+    torch::NoGradGuard no_grad;
+    PaddedBatch b = MakeBatch({{5, 6, 7, 8, 9}, {4, 3, 5}, {20, 21, 22, 23, 24, 25, 26}});
+    torch::Tensor on_cpu = (*cpu)->Forward(b.ids, b.positions, b.valid, nullptr);
+    torch::Tensor on_gpu =
+        (*gpu)->Forward(b.ids.to(cuda), b.positions.to(cuda), b.valid.to(cuda), nullptr).cpu();
+    torch::Tensor diff = (on_gpu - on_cpu).abs().amax(-1).masked_select(b.valid);
+    EXPECT_LT(diff.max().item<float>(), 1e-4);
+  }
+  Tokenizer tokenizer = CharTokenizer();
+  std::vector<std::vector<int32_t>> prompts;
+  for (const char* p : {"1+2", "33+44", "abc", "9"}) prompts.push_back(tokenizer.Encode(p));
+  SamplingOptions options;
+  options.max_new_tokens = 24;
+  options.eos_token_ids = {5};
+  std::vector<Completion> want = GenerateBatched(**cpu, tokenizer, prompts, options);
+  std::vector<Completion> got = GenerateBatched(**gpu, tokenizer, prompts, options);
+  options.use_kv_cache = false;
+  std::vector<Completion> recomputed = GenerateBatched(**gpu, tokenizer, prompts, options);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(got[i].tokens, want[i].tokens) << "prompt " << i;
+    EXPECT_EQ(recomputed[i].tokens, want[i].tokens) << "prompt " << i;
+  }
+  // Sampling draws on the device, reproducibly for a seed.
+  options.use_kv_cache = true;
+  options.temperature = 1.0;
+  options.seed = 5;
+  EXPECT_EQ(GenerateBatched(**gpu, tokenizer, prompts, options)[0].tokens,
+            GenerateBatched(**gpu, tokenizer, prompts, options)[0].tokens);
+  // bfloat16 on the device decodes without NaN and mostly as float32 does.
+  absl::StatusOr<std::unique_ptr<LlamaModel>> bf16 = LlamaModel::Load(Dir("m"), torch::kBFloat16, cuda);
+  ASSERT_TRUE(bf16.ok());
+  options.temperature = 0;
+  std::vector<Completion> half = GenerateBatched(**bf16, tokenizer, prompts, options);
+  EXPECT_EQ(half.size(), prompts.size());
 }
 
 }  // namespace

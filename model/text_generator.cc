@@ -2,7 +2,10 @@
 
 #include <filesystem>
 
+#include <ATen/DeviceAccelerator.h>
+
 #include "absl/strings/str_cat.h"
+#include "model/cuda_devices.h"
 #include "model/generation.h"
 #include "model/llama_model.h"
 #include "model/tokenizer.h"
@@ -15,12 +18,15 @@ struct TextGenerator::Impl {
   // What ends a sequence unless the options say otherwise: generation_config.json's EOS ids
   // when the folder has them, else config.json's.
   std::vector<int64_t> eos_token_ids;
+  ComputeDevice device;
 };
 
 TextGenerator::TextGenerator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TextGenerator::~TextGenerator() = default;
 
-absl::StatusOr<std::unique_ptr<TextGenerator>> TextGenerator::Load(const std::string& model_dir) {
+absl::StatusOr<std::unique_ptr<TextGenerator>> TextGenerator::Load(const std::string& model_dir,
+                                                                   const ComputeDevice& device,
+                                                                   Precision precision) {
   if (!std::filesystem::is_directory(model_dir)) {
     return absl::NotFoundError(absl::StrCat(model_dir, ": not a model directory"));
   }
@@ -29,7 +35,14 @@ absl::StatusOr<std::unique_ptr<TextGenerator>> TextGenerator::Load(const std::st
   if (!tokenizer.ok()) return tokenizer.status();
   impl->tokenizer = std::make_unique<Tokenizer>(std::move(*tokenizer));
   try {
-    absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(model_dir);
+    std::optional<torch::Dtype> dtype;  // the checkpoint's
+    if (precision == Precision::kBFloat16 || (precision == Precision::kAuto && device.cuda)) {
+      dtype = torch::kBFloat16;
+    } else if (precision == Precision::kFloat32) {
+      dtype = torch::kFloat32;
+    }
+    absl::StatusOr<std::unique_ptr<LlamaModel>> model =
+        LlamaModel::Load(model_dir, dtype, ToTorchDevice(device));
     if (!model.ok()) return model.status();
     impl->model = std::move(*model);
   } catch (const c10::Error& e) {
@@ -38,6 +51,7 @@ absl::StatusOr<std::unique_ptr<TextGenerator>> TextGenerator::Load(const std::st
   // generate() stops at generation_config.json's EOS ids when the folder has them.
   absl::StatusOr<std::optional<std::vector<int64_t>>> eos = ReadGenerationEos(model_dir);
   if (!eos.ok()) return eos.status();
+  impl->device = device;
   impl->eos_token_ids = eos->has_value() ? **eos : impl->model->config().eos_token_ids;
   if (impl->tokenizer->vocab_size() > impl->model->config().vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -49,6 +63,7 @@ absl::StatusOr<std::unique_ptr<TextGenerator>> TextGenerator::Load(const std::st
 
 const ModelConfig& TextGenerator::config() const { return impl_->model->config(); }
 const Tokenizer& TextGenerator::tokenizer() const { return *impl_->tokenizer; }
+const ComputeDevice& TextGenerator::device() const { return impl_->device; }
 
 absl::StatusOr<std::vector<Completion>> TextGenerator::Generate(
     const std::vector<std::string>& prompts, const SamplingOptions& options) {
@@ -76,6 +91,15 @@ absl::StatusOr<std::vector<Completion>> TextGenerator::Generate(
     return GenerateBatched(*impl_->model, *impl_->tokenizer, ids, effective);
   } catch (const c10::Error& e) {
     return absl::InternalError(e.what_without_backtrace());
+  }
+}
+
+void ReleaseCachedDeviceMemory() {
+  if (VisibleCudaDevices() == 0) return;
+  try {
+    at::accelerator::emptyCache();
+  } catch (const c10::Error&) {
+    // Nothing was cached on a device this process never used.
   }
 }
 

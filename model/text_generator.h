@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/compute_device.h"
 #include "model/model_config.h"
 #include "model/sampling_options.h"
 
@@ -18,10 +19,13 @@ class Tokenizer;
 
 class TextGenerator {
  public:
-  // Loads config.json, the safetensors weights and tokenizer.json from `model_dir`.
+  // Loads config.json, the safetensors weights and tokenizer.json from `model_dir` onto
+  // `device`, in `precision` (kAuto: bfloat16 on CUDA, the checkpoint's dtype on the CPU).
   // The model's EOS ids (generation_config.json's eos_token_id when the folder has one, else
   // config.json's) end sequences unless the options name others.
-  static absl::StatusOr<std::unique_ptr<TextGenerator>> Load(const std::string& model_dir);
+  static absl::StatusOr<std::unique_ptr<TextGenerator>> Load(const std::string& model_dir,
+                                                             const ComputeDevice& device = {},
+                                                             Precision precision = Precision::kAuto);
 
   TextGenerator(const TextGenerator&) = delete;
   TextGenerator& operator=(const TextGenerator&) = delete;
@@ -35,12 +39,18 @@ class TextGenerator {
 
   const ModelConfig& config() const;
   const Tokenizer& tokenizer() const;
+  const ComputeDevice& device() const;
 
  private:
   struct Impl;
   explicit TextGenerator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Hands the memory libtorch's caching allocator holds on the accelerator but no tensor uses
+// back to the driver (after a generator was destroyed, so that a training rank on the same GPU
+// can have it). Does nothing without a CUDA device.
+void ReleaseCachedDeviceMemory();
 
 // Intra-op threads libtorch uses in this process (one per process is best when several workers
 // and trainer ranks share a machine).

@@ -182,6 +182,27 @@ INSTANTIATE_TEST_SUITE_P(Binaries, EveryBinaryTest,
                            return name;
                          });
 
+// Where a worker or a trainer rank computes is checked at start-up: a --device value of the
+// wrong form, or a GPU this machine does not have, is one line naming the flag, exit code 2.
+TEST(DaemonProcessTest, AWorkerOrTrainerDeviceThisMachineCannotServeIsRefusedWithExitCode2) {
+  TempDir dir;
+  for (const char* binary : {"star-worker", "star-trainer"}) {
+    std::vector<std::pair<std::string, std::string>> cases = {
+        {"tpu", "--device: 'tpu' is not cpu, cuda, cuda:N or auto"},
+        {"cuda:99", "--device: 'cuda:99' asks for CUDA device 99 but this machine has "}};
+    if (!testing::MachineHasGpu()) {
+      cases.push_back({"cuda", "--device: 'cuda' asks for CUDA device 0 but this machine has no "
+                               "CUDA device"});
+    }
+    for (const auto& [value, message] : cases) {
+      auto [status, output] = RunCommand({BinaryPath(binary), "--device", value}, dir);
+      EXPECT_EQ(status, 2) << binary << " --device " << value << ": " << output;
+      EXPECT_NE(output.find(std::string(binary) + ": " + message), std::string::npos) << output;
+      EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 1) << output;
+    }
+  }
+}
+
 TEST(DaemonProcessTest, StarWithoutCommandOrWithUnknownCommandExitsTwo) {
   TempDir dir;
   auto [status, output] = RunCommand({BinaryPath("star"), "frobnicate"}, dir);

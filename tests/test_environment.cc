@@ -177,6 +177,8 @@ std::string JobWithAnEmptyModel(const TempDir& dir, const std::string& name) {
                       "iterations: 1\n");
 }
 
+bool MachineHasGpu() { return std::filesystem::exists("/dev/nvidiactl"); }
+
 std::vector<std::string> DataRootFlags(const TempDir& dir) {
   return {"--data-root", dir.path(), "--data-root", STAR_SOURCE_DIR};
 }

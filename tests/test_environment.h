@@ -45,6 +45,10 @@ std::vector<std::string> DataRootFlags(const TempDir& dir);
 // config.json to load).
 std::string JobWithAnEmptyModel(const TempDir& dir, const std::string& name);
 
+// Whether this machine has an NVIDIA GPU (its driver's control device exists): tests whose
+// expectations differ on a GPU machine ("--device auto" choosing the CPU) check only without.
+bool MachineHasGpu();
+
 // The whole content of a file ("" if it cannot be read).
 std::string ReadFile(const std::string& path);
 

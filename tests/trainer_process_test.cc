@@ -37,7 +37,6 @@ TEST(TrainerProcessTest, TwoRanksTrainARoundAndRankZeroWritesTheModel) {
   a.set_job_id("job");
   a.set_iteration(1);
   a.set_world_size(2);
-  a.set_backend("gloo");
   a.set_base_checkpoint(base);
   a.set_output_checkpoint(dir.File("trained"));
   a.set_steps(30);
@@ -63,6 +62,8 @@ TEST(TrainerProcessTest, TwoRanksTrainARoundAndRankZeroWritesTheModel) {
                                      (*server)->address(), "--hostname", "127.0.0.1",
                                      "--trainer-id", "t" + std::to_string(i), "--poll-wait-ms",
                                      "200"};
+    // One rank names the CPU, the other lets --device auto choose.
+    if (i == 0) argv.insert(argv.end(), {"--device", "cpu"});
     for (const std::string& flag : testing::DataRootFlags(dir)) argv.push_back(flag);
     absl::StatusOr<ChildProcess> t =
         ChildProcess::Start(argv, dir.File("trainer-" + std::to_string(i) + ".log"));
@@ -83,6 +84,12 @@ TEST(TrainerProcessTest, TwoRanksTrainARoundAndRankZeroWritesTheModel) {
     EXPECT_GT(r.tokens_per_second(), 0);
   }
   EXPECT_EQ(progress->reports[0].final_loss(), progress->reports[1].final_loss());
+  EXPECT_NE(logs.find("training on cpu (--device cpu)"), std::string::npos) << logs;
+  if (!testing::MachineHasGpu()) {
+    EXPECT_NE(logs.find("training on cpu (--device auto)"), std::string::npos) << logs;
+  }
+  // A rank on the CPU makes the round a Gloo round.
+  EXPECT_NE(logs.find("steps, gloo, master"), std::string::npos) << logs;
   for (ChildProcess& t : trainers) EXPECT_EQ(t.Stop(absl::Seconds(10)), 0);
   auto [gen_status, gen_out] = RunCommand({BinaryPath("star"), "generate", "--model",
                                            dir.File("trained"), "--prompt", "Input:\n3 + 4\nTarget:\n",

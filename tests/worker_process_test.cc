@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/grpc_services.h"
 #include "gtest/gtest.h"
@@ -54,7 +55,7 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
   ASSERT_TRUE(coordinator.shards().Add(shard).ok());
 
   std::vector<std::string> argv = {BinaryPath("star-worker"), "--coordinator",
-                                   (*server)->address(), "--poll-wait-ms", "200"};
+                                   (*server)->address(), "--poll-wait-ms", "200", "--device", "cpu"};
   for (const std::string& flag : testing::DataRootFlags(dir)) argv.push_back(flag);
   absl::StatusOr<ChildProcess> worker = ChildProcess::Start(argv, dir.File("worker.log"));
   ASSERT_TRUE(worker.ok());
@@ -66,7 +67,11 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
   ASSERT_TRUE(coordinator.shards().AllDone()) << ReadFile(dir.File("worker.log"));
   EXPECT_EQ(worker->Stop(absl::Seconds(10)), 0);
   std::string log = ReadFile(dir.File("worker.log"));
-  EXPECT_NE(log.find("loaded checkpoint m0"), std::string::npos) << log;
+  EXPECT_NE(log.find("generating on cpu (--device cpu)"), std::string::npos) << log;
+  const size_t loaded = log.find("loaded checkpoint m0 from ");
+  ASSERT_NE(loaded, std::string::npos) << log;
+  EXPECT_TRUE(absl::EndsWith(log.substr(loaded, log.find('\n', loaded) - loaded), " on cpu"))
+      << log;
   // Five wrong direct answers and five wrong hinted ones, all re-verified and rejected.
   EXPECT_NE(log.find("accepted 0, rejected 10"), std::string::npos) << log;
   EXPECT_EQ(*coordinator.store().AcceptedCount(), 0);
@@ -120,6 +125,10 @@ TEST(WorkerProcessTest, ACheckpointOutsideTheWorkersDataRootsIsNotLoaded) {
   const std::string log = ReadFile(dir.File("worker.log"));
   EXPECT_NE(log.find(expected), std::string::npos) << log;
   EXPECT_EQ(log.find("loaded checkpoint"), std::string::npos) << log;
+  // Without --device, "auto" chose: the CPU on a machine without a GPU.
+  if (!testing::MachineHasGpu()) {
+    EXPECT_NE(log.find("generating on cpu (--device auto)"), std::string::npos) << log;
+  }
   EXPECT_FALSE(coordinator.shards().AllDone());
   EXPECT_EQ(*coordinator.store().AcceptedCount(), 0);
   (*server)->Shutdown(absl::Seconds(1));

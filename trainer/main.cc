@@ -13,10 +13,12 @@
 #include "metrics/build_info.h"
 #include "metrics/metric_registry.h"
 #include "metrics/metrics_flags.h"
+#include "model/cuda_devices.h"
 #include "service/backoff.h"
+#include "service/client_call.h"
+#include "service/daemon.h"
 #include "service/grpc_status.h"
 #include "service/health_client.h"
-#include "service/security_flags.h"
 #include "service/shutdown_signal.h"
 #include "service/stop_flag.h"
 #include "star/v1/training.grpc.pb.h"
@@ -29,32 +31,22 @@ namespace star {
 namespace {
 
 struct TrainerFlags {
-  std::string coordinator = "127.0.0.1:50051";
+  DaemonFlags daemon;
   std::string trainer_id;
-  std::string hostname;
-  int64_t poll_wait_ms = 2000;
-  int64_t threads = 1;
-  // From --tls-* (see service/channel_security.h); plaintext by default.
-  ClientSecurity security;
-  // From --data-root: the only folders a round's models may be read from and written to.
-  std::vector<std::string> data_roots = {"."};
-  std::unique_ptr<PathPolicy> paths;
 };
-
-std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
-  return std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d);
-}
 
 // Streams this rank's examples, trains and reports. Failures go into the report, which the
 // coordinator uses to re-run the round with the ranks still alive.
 void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& assignment,
-              const PathPolicy& data_roots, int listener_fd, TrainerMetrics& metrics) {
+              const PathPolicy& data_roots, const ComputeDevice& device, int listener_fd,
+              TrainerMetrics& metrics) {
   absl::Time start = absl::Now();
   metrics.RoundStarted(static_cast<int>(assignment.rank()),
                        static_cast<int>(assignment.world_size()));
   STAR_LOG(INFO) << "round " << assignment.round_id() << ": rank " << assignment.rank() << " of "
-                 << assignment.world_size() << ", " << assignment.steps() << " steps, master "
-                 << assignment.master_addr() << ":" << assignment.master_port();
+                 << assignment.world_size() << ", " << assignment.steps() << " steps, "
+                 << assignment.backend() << ", master " << assignment.master_addr() << ":"
+                 << assignment.master_port();
   std::vector<star::v1::TrainingExample> examples;
   {
     star::v1::StreamExamplesRequest request;
@@ -83,7 +75,7 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
   absl::Time window_start = absl::Now();
   int64_t window_tokens = 0;
   star::v1::ReportRoundRequest report = RunAssignedRound(
-      assignment, examples, data_roots, listener_fd, [&](const StepStats& step) {
+      assignment, examples, data_roots, device, listener_fd, [&](const StepStats& step) {
         metrics.RecordStep(step);
         window_tokens += step.tokens;
         const absl::Duration window = absl::Now() - window_start;
@@ -122,54 +114,48 @@ void RunRound(star::v1::Training::Stub* stub, const star::v1::RoundAssignment& a
   } else {
     STAR_LOG(ERROR) << "round " << assignment.round_id() << " failed: " << report.error();
   }
-  Backoff backoff(absl::Milliseconds(200), absl::Seconds(5));
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    star::v1::ReportRoundResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineIn(absl::Seconds(30)));
-    grpc::Status status = stub->ReportRound(&context, report, &response);
-    if (status.ok()) return;
-    STAR_LOG(WARNING) << "cannot report round " << assignment.round_id() << ": "
+  // The coordinator takes a rank's second report of a round as a no-op: retrying is safe.
+  star::v1::ReportRoundResponse response;
+  grpc::Status status = CallWithRetry(
+      [&](grpc::ClientContext& context) { return stub->ReportRound(&context, report, &response); },
+      RetryPolicy{}, [&](const grpc::Status& failure) {
+        STAR_LOG(WARNING) << "cannot report round " << assignment.round_id() << ": "
+                          << FromGrpcStatus(failure).ToString() << "; retrying";
+      });
+  if (!status.ok()) {
+    STAR_LOG(WARNING) << "round " << assignment.round_id() << ": report not delivered: "
                       << FromGrpcStatus(status).ToString();
-    // Only an unreachable coordinator is worth asking again; one that does not know the round
-    // or refuses the report would answer the same.
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
-        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
-      return;
-    }
-    absl::SleepFor(backoff.Next());
   }
 }
 
 // Announces this rank to the coordinator and waits for rounds until stopped, retrying with
 // backoff while the coordinator is unreachable.
-void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop,
-                TrainerMetrics& metrics) {
-  auto stub = star::v1::Training::NewStub(MakeChannel(flags.coordinator, flags.security));
+void RunTrainer(const TrainerFlags& flags, const DaemonSetup& setup, const ComputeDevice& device,
+                const StopFlag& stop, TrainerMetrics& metrics) {
+  auto stub = star::v1::Training::NewStub(MakeChannel(flags.daemon.coordinator, setup.security));
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   bool connected = false;
   while (!stop.stopped()) {
     // A port to serve the round's store on, should this rank become rank 0.
-    absl::StatusOr<StoreListener> listener = StoreListener::Bind(flags.hostname);
+    absl::StatusOr<StoreListener> listener = StoreListener::Bind(flags.daemon.hostname);
     if (!listener.ok()) {
-      STAR_LOG(ERROR) << "--hostname " << flags.hostname << ": " << listener.status().message();
+      STAR_LOG(ERROR) << "--hostname " << flags.daemon.hostname << ": "
+                      << listener.status().message();
       stop.SleepFor(backoff.Next());
       continue;
     }
     star::v1::JoinRoundRequest request;
     request.set_store_port(static_cast<uint32_t>(listener->port()));
     request.set_trainer_id(flags.trainer_id);
-    request.set_hostname(flags.hostname);
-    request.set_has_cuda(has_cuda);
-    request.set_wait_ms(static_cast<uint32_t>(flags.poll_wait_ms));
+    request.set_hostname(flags.daemon.hostname);
+    request.set_has_cuda(device.cuda);
+    request.set_wait_ms(static_cast<uint32_t>(flags.daemon.poll_wait_ms));
     star::v1::JoinRoundResponse response;
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         absl::ToChronoNanoseconds(absl::Milliseconds(flags.poll_wait_ms) +
-                                                   absl::Seconds(10)));
+    context.set_deadline(DeadlineIn(absl::Milliseconds(flags.daemon.poll_wait_ms) + absl::Seconds(10)));
     grpc::Status status = stub->JoinRound(&context, request, &response);
     if (!status.ok()) {
-      STAR_LOG(WARNING) << "cannot reach " << flags.coordinator << ": "
+      STAR_LOG(WARNING) << "cannot reach " << flags.daemon.coordinator << ": "
                         << FromGrpcStatus(status).ToString() << "; retrying";
       metrics.RecordJoinRequest("error");
       connected = false;
@@ -178,12 +164,13 @@ void RunTrainer(const TrainerFlags& flags, bool has_cuda, const StopFlag& stop,
     }
     backoff.Reset();
     if (!connected) {
-      STAR_LOG(INFO) << "joined " << flags.coordinator << " as " << flags.trainer_id;
+      STAR_LOG(INFO) << "joined " << flags.daemon.coordinator << " as " << flags.trainer_id;
       connected = true;
     }
     metrics.RecordJoinRequest(response.has_assignment() ? "assigned" : "waited");
     if (response.has_assignment()) {
-      RunRound(stub.get(), response.assignment(), *flags.paths, listener->Release(), metrics);
+      RunRound(stub.get(), response.assignment(), *setup.data_roots, device, listener->Release(),
+               metrics);
     }
   }
 }
@@ -195,66 +182,45 @@ int main(int argc, char** argv) {
   star::BlockShutdownSignals();
   star::SetLogProgramName("star-trainer");
   star::TrainerFlags trainer_flags;
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  trainer_flags.hostname = host;
-  trainer_flags.trainer_id = absl::StrCat(host, ":", getpid());
   star::FlagParser flags("star-trainer",
                          "Runs one data-parallel STaR trainer rank: joins the training rounds the "
                          "coordinator forms (c10d: NCCL on GPU, Gloo on CPU).");
-  flags.AddHostPort("coordinator", &trainer_flags.coordinator, "coordinator address HOST:PORT");
+  star::AddDaemonFlags(
+      flags, &trainer_flags.daemon,
+      star::DaemonHelp{
+          .hostname = "address other ranks reach this one at (rank 0 serves the round's store "
+                      "there)",
+          .poll_wait = "how long one join long-poll waits for a round",
+          .threads = "compute threads (1 suits several processes per machine)",
+          .device = "where this rank trains NCCL rounds: cpu, cuda, cuda:N or auto (CUDA when a "
+                    "device is visible); a rank on the CPU joins Gloo rounds only",
+          .data_root = "a folder under which the models a round reads and writes may lie; "
+                       "repeatable"});
+  trainer_flags.trainer_id = absl::StrCat(trainer_flags.daemon.hostname, ":", getpid());
   flags.AddString("trainer-id", &trainer_flags.trainer_id, "stable identity of this rank");
-  flags.AddString("hostname", &trainer_flags.hostname,
-                  "address other ranks reach this one at (rank 0 serves the round's store there)");
-  flags.AddInt("threads", &trainer_flags.threads,
-               "compute threads (1 suits several processes per machine)", 1, 256);
-  flags.AddInt("poll-wait-ms", &trainer_flags.poll_wait_ms,
-               "how long one join long-poll waits for a round", 10, 30000);
-  flags.AddStringList("data-root", &trainer_flags.data_roots,
-                      "a folder under which the models a round reads and writes may lie; "
-                      "repeatable");
-  star::SecurityFlags security_flags;
-  star::AddClientSecurityFlags(flags, &security_flags, /*with_token=*/false);
-  star::metrics::MetricsFlags metrics_flags;
-  star::metrics::AddMetricsFlags(flags, &metrics_flags);
   flags.ParseOrExit(argc, argv);
-  absl::StatusOr<star::ClientSecurity> security =
-      star::LoadClientSecurity(security_flags.tls, security_flags.auth_token_file);
-  if (!security.ok()) {
-    STAR_LOG(ERROR) << security.status().message();
-    return 1;
-  }
-  trainer_flags.security = std::move(*security);
-  absl::StatusOr<star::PathPolicy> paths = star::PathPolicy::Create(trainer_flags.data_roots);
-  if (!paths.ok()) {
-    STAR_LOG(ERROR) << paths.status().message();
-    return 1;
-  }
-  trainer_flags.paths = std::make_unique<star::PathPolicy>(*std::move(paths));
+  absl::StatusOr<star::ComputeDevice> device =
+      star::ResolveComputeDevice(trainer_flags.daemon.device);
+  if (!device.ok()) flags.ExitWithFlagError("device", device.status().message());
 
-  star::SetTrainerThreads(static_cast<int>(trainer_flags.threads));
+  star::SetTrainerThreads(static_cast<int>(trainer_flags.daemon.threads));
   star::ComputeCapabilities caps = star::ProbeComputeCapabilities();
   STAR_LOG(INFO) << "torch " << caps.torch_version << ", c10d backends " << caps.backends
-                 << ", CUDA devices " << caps.cuda_devices;
+                 << ", CUDA devices " << caps.cuda_devices << "; training on "
+                 << device->ToString() << " (--device " << trainer_flags.daemon.device << ")";
 
   star::metrics::MetricRegistry registry;
   star::metrics::AddBuildInfo(registry, "trainer");
   star::TrainerMetrics metrics(&registry);
-  absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
-      star::metrics::StartMetricsServer(metrics_flags, &registry);
-  if (!metrics_server.ok()) {
-    STAR_LOG(ERROR) << metrics_server.status().message();
+  absl::StatusOr<star::DaemonSetup> setup = star::SetUpDaemon(trainer_flags.daemon, &registry);
+  if (!setup.ok()) {
+    STAR_LOG(ERROR) << setup.status().message();
     return 1;
   }
-
-  star::StopFlag stop;
-  std::thread loop([&] { star::RunTrainer(trainer_flags, caps.cuda_devices > 0, stop, metrics); });
-  int sig = 0;
-  while ((sig = star::WaitForShutdownSignal(absl::Hours(1))) == 0) {
-  }
-  STAR_LOG(INFO) << star::ShutdownSignalName(sig) << " received: finishing the current call";
-  stop.Stop();
-  loop.join();
-  STAR_LOG(INFO) << "stopped";
+  star::RunUntilShutdownSignal(
+      [&](const star::StopFlag& stop) {
+        star::RunTrainer(trainer_flags, *setup, *device, stop, metrics);
+      },
+      "finishing the current call");
   return 0;
 }

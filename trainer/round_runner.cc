@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <ATen/DeviceAccelerator.h>
+
 #include "absl/strings/str_cat.h"
 #include "model/model_config.h"
 #include "model/tokenizer.h"
@@ -31,7 +33,7 @@ void SetTrainerThreads(int threads) { at::set_num_threads(std::max(1, threads));
 
 star::v1::ReportRoundRequest RunAssignedRound(
     const star::v1::RoundAssignment& a, const std::vector<star::v1::TrainingExample>& examples,
-    const PathPolicy& data_roots, int listener_fd,
+    const PathPolicy& data_roots, const ComputeDevice& device, int listener_fd,
     const std::function<void(const StepStats&)>& on_step,
     const std::function<bool()>& stop_requested) {
   if (a.rank() != 0 && listener_fd >= 0) ::close(listener_fd);
@@ -57,6 +59,23 @@ star::v1::ReportRoundRequest RunAssignedRound(
   }
   CollectiveOptions collective_options;
   collective_options.backend = a.backend().empty() ? "gloo" : a.backend();
+  absl::StatusOr<Precision> precision = ParsePrecision(a.compute().precision());
+  if (!precision.ok()) return Failed(a, precision.status());
+  ComputeDevice round_device;  // the CPU, for Gloo
+  if (collective_options.backend == "nccl") {
+    if (!device.cuda) {
+      return Failed(a, absl::FailedPreconditionError(
+                           "the round runs on nccl but this rank's --device is the CPU"));
+    }
+    round_device = device;
+    // NCCL's communicator and its barrier use the current device.
+    try {
+      at::accelerator::setDeviceIndex(static_cast<c10::DeviceIndex>(device.index));
+    } catch (const c10::Error& e) {
+      return Failed(a, absl::InternalError(absl::StrCat(device.ToString(), ": ",
+                                                        e.what_without_backtrace())));
+    }
+  }
   collective_options.master_addr = a.master_addr();
   collective_options.master_port = static_cast<int>(a.master_port());
   collective_options.master_listen_fd = a.rank() == 0 ? listener_fd : -1;
@@ -80,6 +99,8 @@ star::v1::ReportRoundRequest RunAssignedRound(
   options.global_batch_size = a.training().global_batch_size();
   options.seed = a.seed();
   options.max_length = config->max_position_embeddings;
+  options.device = round_device;
+  options.precision = *precision;
   options.step_observer = on_step;
   options.stop_requested = stop_requested;
   absl::StatusOr<RoundResult> result = RunTrainingRound(options, tokenized, **collective);

@@ -7,12 +7,44 @@
 #include <numeric>
 #include <random>
 
+#include <ATen/autocast_mode.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "model/llama_model.h"
+#include "trainer/adamw.h"
 #include "trainer/batch_planner.h"
 
 namespace star {
+namespace {
+
+// Forward passes inside it compute matrix products and attention in bfloat16 on `device` (when
+// `enabled`); everything autocast keeps in float32 (norms, softmax, the loss) stays there.
+class AutocastScope {
+ public:
+  AutocastScope(const torch::Device& device, bool enabled)
+      : type_(device.type()), enabled_(enabled) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_enabled(type_, true);
+    at::autocast::set_autocast_dtype(type_, torch::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+  ~AutocastScope() {
+    if (!enabled_) return;
+    // The bfloat16 copies of the weights are cached for one forward pass only: the optimiser
+    // changes the weights before the next.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(type_, false);
+  }
+
+ private:
+  torch::DeviceType type_;
+  bool enabled_;
+};
+
+}  // namespace
 
 double LearningRateAt(const RoundOptions& options, int64_t step) {
   if (options.warmup_steps > 0 && step < options.warmup_steps) {
@@ -40,13 +72,15 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
   }
   const int64_t local_batch = options.global_batch_size / world;
   try {
+    const torch::Device device = ToTorchDevice(options.device);
+    const bool bf16 = options.precision == Precision::kBFloat16 ||
+                      (options.precision == Precision::kAuto && options.device.cuda);
     absl::StatusOr<std::unique_ptr<LlamaModel>> loaded =
-        LlamaModel::Load(options.base_checkpoint, torch::kFloat32);
+        LlamaModel::Load(options.base_checkpoint, torch::kFloat32, device);
     if (!loaded.ok()) return loaded.status();
     LlamaModel& model = **loaded;
     const std::vector<torch::Tensor>& params = model.parameters();
-    torch::optim::AdamW optimizer(
-        params, torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
+    AdamW optimizer(params, AdamWOptions{.weight_decay = options.weight_decay});
     // Every rank draws the same global batches (the seed makes a round reproducible) and
     // trains on its slice of each: the examples a step sees do not depend on the world size.
     std::vector<size_t> lengths;
@@ -59,24 +93,22 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
       auto step_start = std::chrono::steady_clock::now();
       const double allreduce_before = collective.allreduce_seconds();
       const double lr = LearningRateAt(options, step);
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
       std::vector<PromptCompletion> batch_examples;
       const std::vector<size_t> global_batch = planner.NextBatch();
       for (int64_t i = 0; i < options.global_batch_size; ++i) {
         if (i / local_batch == collective.rank()) batch_examples.push_back(examples[global_batch[i]]);
       }
-      CausalLmBatch batch = MakeCausalLmBatch(batch_examples, options.max_length);
-      const int64_t step_tokens = batch.valid.sum().item<int64_t>();
+      CausalLmBatch batch = MakeCausalLmBatch(batch_examples, options.max_length).To(device);
+      const int64_t step_tokens = batch.real_tokens;
       tokens += step_tokens;
       // The loss is the mean over the completion tokens of the whole global batch: each rank
       // scales its own mean by its share of those tokens (times the world size, which the
       // gradient average divides out again).
       // The same all-reduce carries the ranks' requests to stop.
       const bool stop = options.stop_requested && options.stop_requested();
-      torch::Tensor loss_tokens = torch::tensor(
-          {static_cast<double>(batch.loss_tokens), stop ? 1.0 : 0.0}, torch::kFloat64);
+      torch::Tensor loss_tokens =
+          torch::tensor({static_cast<double>(batch.loss_tokens), stop ? 1.0 : 0.0}, torch::kFloat64)
+              .to(device);
       if (absl::Status s = collective.AllReduceSum(loss_tokens); !s.ok()) return s;
       if (loss_tokens[1].item<double>() > 0) {
         return absl::AbortedError(absl::StrFormat(
@@ -85,12 +117,16 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
       }
       const double global_tokens = std::max(1.0, loss_tokens[0].item<double>());
       const double share = static_cast<double>(batch.loss_tokens) / global_tokens;
-      optimizer.zero_grad();
-      torch::Tensor loss = CausalLmLoss(model, batch) * (share * world);
+      optimizer.ZeroGrad();
+      torch::Tensor loss;
+      {
+        AutocastScope autocast(device, bf16);
+        loss = CausalLmLoss(model, batch) * (share * world);
+      }
       loss.backward();
       if (absl::Status s = collective.AverageGradients(params); !s.ok()) return s;
       if (options.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options.grad_clip);
-      optimizer.step();
+      optimizer.Step(lr);
       torch::Tensor loss_sum = loss.detach().reshape({1}).to(torch::kFloat64).clone();
       if (absl::Status s = collective.AllReduceSum(loss_sum); !s.ok()) return s;
       double mean_loss = loss_sum.item<double>() / world;

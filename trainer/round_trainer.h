@@ -7,6 +7,7 @@
 // seeded global batches; rank r trains on slice r of each, and the loss is the mean over the
 // global batch's completion tokens. A round therefore trains on the same batches whatever its
 // world size: the same round re-run with fewer ranks gives the same model up to float rounding.
+// The model is written in the base checkpoint's dtype whatever precision the round computed in.
 
 #include <cstdint>
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/causal_lm_batch.h"
+#include "model/compute_device.h"
 #include "trainer/collective.h"
 #include "trainer/step_stats.h"
 
@@ -38,6 +40,11 @@ struct RoundOptions {
   int64_t global_batch_size = 8;
   uint64_t seed = 0;
   int64_t max_length = 1024;
+  // Where the round trains. The parameters and AdamW's moments are float32 on it; with
+  // precision bf16 (kAuto on CUDA) the forward and backward passes compute in bfloat16 under
+  // autocast, so the float32 weights are the master copy and each step's update is exact.
+  ComputeDevice device;
+  Precision precision = Precision::kAuto;
   // Called after every step (may be empty); for metrics.
   std::function<void(const StepStats&)> step_observer;
   // Asked before every step (may be empty). When it returns true on any rank, every rank stops

@@ -3,9 +3,13 @@
 #include <filesystem>
 #include <thread>
 
+#include <ATen/DeviceAccelerator.h>
+
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "model/cuda_devices.h"
 #include "model/llama_model.h"
+#include "trainer/adamw.h"
 #include "trainer/round_runner.h"
 
 namespace star {
@@ -220,7 +224,7 @@ TEST_F(RoundTrainerTest, AnAssignedRoundOutsideTheDataRootsFailsNamingTheField) 
   assignment.set_steps(1);
   assignment.set_base_checkpoint(base_);
   assignment.set_output_checkpoint((dir_ / "roots" / "m1").string());
-  star::v1::ReportRoundRequest report = RunAssignedRound(assignment, {}, *roots, -1, {});
+  star::v1::ReportRoundRequest report = RunAssignedRound(assignment, {}, *roots, {}, -1, {});
   EXPECT_FALSE(report.ok());
   EXPECT_NE(report.error().find("base_checkpoint: '" + base_ + "'"), std::string::npos)
       << report.error();
@@ -230,10 +234,154 @@ TEST_F(RoundTrainerTest, AnAssignedRoundOutsideTheDataRootsFailsNamingTheField) 
   std::filesystem::rename(base_, dir_ / "roots" / "base");
   assignment.set_base_checkpoint((dir_ / "roots" / "base").string());
   assignment.set_output_checkpoint((dir_ / "roots" / ".." / "m1").string());
-  report = RunAssignedRound(assignment, {}, *roots, -1, {});
+  report = RunAssignedRound(assignment, {}, *roots, {}, -1, {});
   EXPECT_FALSE(report.ok());
   EXPECT_NE(report.error().find("output_checkpoint: "), std::string::npos) << report.error();
   EXPECT_FALSE(std::filesystem::exists(dir_ / "m1"));
+}
+
+// A round told to compute in bfloat16 trains under autocast with float32 master weights (on the
+// CPU here, as on CUDA), and writes its model in the base checkpoint's dtype.
+TEST_F(RoundTrainerTest, ABf16RoundTrainsWithFloat32MasterWeightsAndKeepsTheBaseDtype) {
+  std::unique_ptr<Collective> collective = SingleRank();
+  RoundOptions options = Options("bf16");
+  options.precision = Precision::kBFloat16;
+  std::vector<double> losses;
+  absl::StatusOr<RoundResult> result = RunTrainingRound(
+      options, examples_, *collective, [&](int64_t, double loss) { losses.push_back(loss); });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_LT(result->final_loss, losses.front() / 4) << "first " << losses.front();
+  absl::StatusOr<std::unique_ptr<LlamaModel>> trained = LlamaModel::Load((dir_ / "bf16").string());
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  EXPECT_EQ((*trained)->config().dtype, ModelDtype::kFloat32);
+}
+
+// The fused AdamW kernel the trainer steps with agrees with libtorch's reference AdamW.
+TEST(AdamWTest, FusedStepsMatchTheReferenceOptimizer) {
+  torch::manual_seed(3);
+  std::vector<torch::Tensor> ours = {torch::randn({7, 5}), torch::randn({11})};
+  std::vector<torch::Tensor> reference, initial;
+  for (torch::Tensor& t : ours) {
+    initial.push_back(t.clone());
+    reference.push_back(t.clone().set_requires_grad(true));
+    t.set_requires_grad(true);
+  }
+  AdamW fused(ours, AdamWOptions{.weight_decay = 0.1});
+  torch::optim::AdamW libtorch(reference, torch::optim::AdamWOptions(1e-2).weight_decay(0.1));
+  for (int step = 0; step < 6; ++step) {
+    fused.ZeroGrad();
+    libtorch.zero_grad();
+    for (size_t i = 0; i < ours.size(); ++i) {
+      torch::Tensor grad = torch::randn(ours[i].sizes());
+      ours[i].mutable_grad() = grad.clone();
+      reference[i].mutable_grad() = grad.clone();
+    }
+    fused.Step(1e-2);
+    libtorch.step();
+  }
+  for (size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_LT((ours[i] - reference[i]).abs().max().item<float>(), 1e-6) << "parameter " << i;
+    // Six steps of 1e-2 moved every parameter.
+    EXPECT_GT((ours[i] - initial[i]).abs().mean().item<float>(), 1e-3) << "parameter " << i;
+  }
+}
+
+// The tolerances of a GPU round against the CPU Gloo round of the same seed: float32 on the GPU
+// differs from the CPU by summation order only; bfloat16 autocast rounds every matrix product to
+// 8 bits of mantissa (a relative error of about 0.4% per product), so its loss may drift.
+constexpr double kFloat32LossTolerance = 1e-3;
+constexpr double kBf16LossTolerance = 0.05;
+
+TEST_F(RoundTrainerTest, AOneRankNcclRoundOnTheGpuFollowsTheGlooCpuLossCurve) {
+  if (VisibleCudaDevices() == 0) {
+    GTEST_SKIP() << "no CUDA device visible: the NCCL round is compiled but cannot run here";
+  }
+  std::vector<double> cpu;
+  {
+    std::unique_ptr<Collective> collective = SingleRank();
+    RoundOptions options = Options("cpu");
+    options.precision = Precision::kFloat32;
+    ASSERT_TRUE(RunTrainingRound(options, examples_, *collective,
+                                 [&](int64_t, double loss) { cpu.push_back(loss); })
+                    .ok());
+  }
+  for (Precision precision : {Precision::kFloat32, Precision::kBFloat16}) {
+    CollectiveOptions nccl;
+    nccl.backend = "nccl";
+    absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
+    ASSERT_TRUE(listener.ok());
+    nccl.master_port = listener->port();
+    nccl.master_listen_fd = listener->Release();
+    absl::StatusOr<std::unique_ptr<Collective>> collective = Collective::Create(nccl);
+    ASSERT_TRUE(collective.ok()) << collective.status();
+    RoundOptions options = Options(absl::StrCat("gpu-", PrecisionName(precision)));
+    options.device = ComputeDevice{.cuda = true, .index = 0};
+    options.precision = precision;
+    std::vector<double> gpu;
+    absl::StatusOr<RoundResult> result = RunTrainingRound(
+        options, examples_, **collective, [&](int64_t, double loss) { gpu.push_back(loss); });
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(gpu.size(), cpu.size());
+    const double tolerance =
+        precision == Precision::kFloat32 ? kFloat32LossTolerance : kBf16LossTolerance;
+    for (size_t step = 0; step < cpu.size(); ++step) {
+      EXPECT_NEAR(gpu[step], cpu[step], tolerance * std::max(1.0, cpu[step]))
+          << PrecisionName(precision) << ", step " << step + 1;
+    }
+    EXPECT_TRUE(LlamaModel::Load(options.output_checkpoint).ok());
+  }
+}
+
+TEST_F(RoundTrainerTest, TwoNcclRanksOnTwoGpusFollowTheCurveOfOneRank) {
+  if (VisibleCudaDevices() < 2) {
+    GTEST_SKIP() << "fewer than 2 CUDA devices visible: a 2-rank NCCL round needs one per rank";
+  }
+  std::vector<double> single;
+  {
+    std::unique_ptr<Collective> collective = SingleRank();
+    RoundOptions options = Options("one");
+    options.precision = Precision::kFloat32;
+    ASSERT_TRUE(RunTrainingRound(options, examples_, *collective,
+                                 [&](int64_t, double loss) { single.push_back(loss); })
+                    .ok());
+  }
+  absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
+  ASSERT_TRUE(listener.ok());
+  const int port = listener->port();
+  const int fd = listener->Release();
+  std::vector<std::vector<double>> losses(2);
+  std::vector<absl::Status> statuses(2);
+  std::vector<std::thread> ranks;
+  for (int rank = 0; rank < 2; ++rank) {
+    ranks.emplace_back([&, rank] {
+      at::accelerator::setDeviceIndex(static_cast<c10::DeviceIndex>(rank));
+      CollectiveOptions options;
+      options.backend = "nccl";
+      options.world_size = 2;
+      options.rank = rank;
+      options.master_port = port;
+      options.master_listen_fd = rank == 0 ? fd : -1;
+      absl::StatusOr<std::unique_ptr<Collective>> collective = Collective::Create(options);
+      if (!collective.ok()) {
+        statuses[rank] = collective.status();
+        return;
+      }
+      RoundOptions own = Options("two");
+      own.device = ComputeDevice{.cuda = true, .index = rank};
+      own.precision = Precision::kFloat32;
+      statuses[rank] = RunTrainingRound(own, examples_, **collective, [&](int64_t, double loss) {
+                         losses[rank].push_back(loss);
+                       }).status();
+    });
+  }
+  for (auto& t : ranks) t.join();
+  ASSERT_TRUE(statuses[0].ok()) << statuses[0];
+  ASSERT_TRUE(statuses[1].ok()) << statuses[1];
+  ASSERT_EQ(losses[0].size(), single.size());
+  for (size_t step = 0; step < single.size(); ++step) {
+    EXPECT_NEAR(losses[0][step], single[step], kFloat32LossTolerance * std::max(1.0, single[step]))
+        << "step " << step + 1;
+  }
 }
 
 }  // namespace
