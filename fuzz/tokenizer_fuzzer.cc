@@ -1,6 +1,8 @@
 // The tokenizer on arbitrary bytes, two ways chosen by the first byte: as a tokenizer.json to
 // load (then used on a short text), or as text (and ids) for the example character-level
-// tokenizer to encode and decode. Must return a status or a result, never crash.
+// tokenizer to encode and decode, and for the Unicode normalization forms. Must return a status
+// or a result, never crash; the forms must be stable (normalizing a normalized text again
+// changes nothing) and agree with each other.
 
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "model/tokenizer.h"
+#include "model/unicode_normalization.h"
 
 namespace {
 
@@ -46,5 +49,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                   static_cast<uint32_t>(static_cast<uint8_t>(rest[4 * i + 3])) << 24);
   }
   (void)tokenizer.Decode(raw, true);
+  const std::string nfd = star::ToNfd(rest);
+  const std::string nfc = star::ToNfc(rest);
+  if (star::ToNfd(nfd) != nfd || star::ToNfc(nfc) != nfc || star::ToNfd(nfc) != nfd ||
+      star::ToNfc(nfd) != nfc) {
+    __builtin_trap();
+  }
   return 0;
 }

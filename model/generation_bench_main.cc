@@ -3,13 +3,17 @@
 // transformers and a plain PyTorch loop on the same checkpoint and thread count).
 //
 //   star-bench-generation --model DIR --batch 16 --new-tokens 128 --prompt-tokens 16
+//                         [--device cpu|cuda|cuda:N|auto] [--precision auto|bf16|fp32]
 //                         [--no-cache] [--threads 2] [--repeats 3] [--train]
+//
+// --train times plain float32 steps on the CPU; star-bench-training measures the trainer itself.
 
 #include <chrono>
 #include <cstdio>
 #include <string>
 
 #include "flags/flag_parser.h"
+#include "model/cuda_devices.h"
 #include "model/generation.h"
 #include "model/llama_model.h"
 #include "nlohmann/json.hpp"
@@ -30,6 +34,8 @@ int Run(int argc, char** argv) {
   int64_t repeats = 3;
   bool no_cache = false;
   bool train = false;
+  std::string device_flag = "cpu";
+  std::string precision_flag = "auto";
   FlagParser flags("star-bench-generation",
                    "Measures generation (or training-step) tokens/s of the C++ decoder.");
   flags.AddString("model", &model_dir, "Hugging Face model directory", true);
@@ -40,11 +46,25 @@ int Run(int argc, char** argv) {
   flags.AddInt("threads", &threads, "intra-op threads", 1, 256);
   flags.AddInt("repeats", &repeats, "timed runs (the best is reported)", 1, 100);
   flags.AddBool("no-cache", &no_cache, "recompute the whole prefix at every step");
-  flags.AddBool("train", &train, "time forward + backward + AdamW steps instead");
+  flags.AddBool("train", &train, "time forward + backward + AdamW steps instead (CPU)");
+  flags.AddString("device", &device_flag, "where the model generates: cpu, cuda, cuda:N or auto");
+  flags.AddString("precision", &precision_flag,
+                  "auto (bf16 on CUDA, the checkpoint's dtype on the CPU), bf16 or fp32");
   flags.ParseOrExit(argc, argv);
   at::set_num_threads(static_cast<int>(threads));
+  absl::StatusOr<ComputeDevice> device = ResolveComputeDevice(device_flag);
+  if (!device.ok()) flags.ExitWithFlagError("device", device.status().message());
+  absl::StatusOr<Precision> precision = ParsePrecision(precision_flag);
+  if (!precision.ok()) flags.ExitWithFlagError("precision", precision.status().message());
+  if (train && device->cuda) flags.ExitWithFlagError("train", "times CPU steps only");
+  std::optional<torch::Dtype> dtype;  // the checkpoint's
+  if (*precision == Precision::kBFloat16 || (*precision == Precision::kAuto && device->cuda)) {
+    dtype = torch::kBFloat16;
+  } else if (*precision == Precision::kFloat32) {
+    dtype = torch::kFloat32;
+  }
 
-  auto model = LlamaModel::Load(model_dir);
+  auto model = LlamaModel::Load(model_dir, dtype, ToTorchDevice(*device));
   if (!model.ok()) {
     std::fprintf(stderr, "star-bench-generation: %s\n", std::string(model.status().message()).c_str());
     return 1;
@@ -54,7 +74,9 @@ int Run(int argc, char** argv) {
   nlohmann::json result = {{"impl", "star"},
                            {"params", (*model)->config().ParameterCount()},
                            {"batch", batch},
-                           {"threads", threads}};
+                           {"threads", threads},
+                           {"device", device->ToString()},
+                           {"dtype", std::string(c10::toString((*model)->dtype()))}};
   double best = 1e30;
   if (train) {
     torch::optim::AdamW optimizer((*model)->parameters(), torch::optim::AdamWOptions(1e-4));
@@ -95,7 +117,7 @@ int Run(int argc, char** argv) {
     for (int64_t r = 0; r < repeats + 1; ++r) {
       auto start = std::chrono::steady_clock::now();
       std::vector<Completion> out = GenerateBatched(**model, *empty, prompts, options);
-      double s = Seconds(start);
+      double s = Seconds(start);  // GenerateBatched returns host-side tokens: the device is done
       generated = 0;
       for (const Completion& c : out) generated += static_cast<int64_t>(c.tokens.size());
       if (r > 0) best = std::min(best, s);

@@ -14,7 +14,7 @@
 //                   continuing_subword_prefix and end_of_word_suffix must be null, dropout null
 //                   or 0. A vocab that gives two tokens one id is refused (tokenizers accepts it
 //                   and then decodes one of them at random).
-//   normalizer      null; NFC (Qwen2.5), NFD (ICU's, model/tokenizer_normalizer.h); Prepend;
+//   normalizer      null; NFC (Qwen2.5), NFD (model/unicode_normalization.h); Prepend;
 //                   Replace with a String pattern (Llama-2's "▁" marking); Sequence of these.
 //                   NFKC, NFKD, Lowercase, ... are refused.
 //   pre_tokenizer   null; ByteLevel (add_prefix_space, use_regex with GPT-2's pattern);

@@ -282,7 +282,7 @@ class ConfigReader {
       }
       return absl::OkStatus();
     }
-    // NFKC and NFKD are refused: ICU's compatibility mappings (Unicode 15) and those of the
+    // NFKC and NFKD are refused: the compatibility mappings of Unicode 15 and those of the
     // tokenizers library differ on characters real text holds (U+1F16C, for one).
     static const std::pair<const char*, NormalizerStep::Kind> kForms[] = {
         {"NFC", NormalizerStep::Kind::kNfc}, {"NFD", NormalizerStep::Kind::kNfd}};

@@ -3,11 +3,11 @@
 
 // The normalizers of tokenizer.json that the Tokenizer applies before pre-tokenization, as the
 // `tokenizers` library does: Unicode normalization forms (NFC, as Qwen2.5 ships, and NFD; the
-// tokenizer refuses NFKC and NFKD, whose compatibility mappings differ between ICU and
+// tokenizer refuses NFKC and NFKD, whose compatibility mappings differ between Unicode 15 and
 // tokenizers), Prepend (SentencePiece-style Llama-2 and TinyLlama prepend "▁") and Replace with a
 // literal pattern (their " " -> "▁"). Each is applied to every stretch of text between added
-// tokens on its own. The Unicode forms come from ICU; text that is not valid UTF-8 (which
-// `tokenizers` cannot take at all) is left as it is by them.
+// tokens on its own. The Unicode forms are model/unicode_normalization.h's; text that is not
+// valid UTF-8 (which `tokenizers` cannot take at all) is left as it is by them.
 
 #include <string>
 #include <string_view>
@@ -16,7 +16,7 @@
 namespace star {
 
 struct NormalizerStep {
-  enum class Kind { kNfc, kNfd, kNfkc, kNfkd, kPrepend, kReplace };
+  enum class Kind { kNfc, kNfd, kPrepend, kReplace };
   Kind kind = Kind::kNfc;
   std::string text;         // kPrepend: what is prepended; kReplace: the pattern
   std::string replacement;  // kReplace: what each occurrence becomes

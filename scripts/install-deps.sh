@@ -18,7 +18,7 @@ packages=(
   # Declarations for c10d's ProcessGroupGloo.hpp: the torch wheel ships no gloo headers (gloo
   # itself is compiled into libtorch_cpu; only the headers are used, never libgloo).
   libgloo-dev
-  libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libicu-dev
+  libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev
   # clang with libFuzzer and the sanitizer runtimes, for the fuzz targets (scripts/fuzz.sh).
   clang libclang-rt-14-dev
   # dpkg-source, to unpack the Debian source of Abseil that scripts/tsan.sh builds for TSan.

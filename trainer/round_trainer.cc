@@ -149,7 +149,7 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.tokens_per_second = static_cast<double>(tokens) / std::max(result.seconds, 1e-9);
     result.allreduce_seconds = collective.allreduce_seconds();
-    if (collective.rank() == 0) {
+    if (collective.rank() == 0 && !options.output_checkpoint.empty()) {
       // Trained in float32, written in the base checkpoint's dtype (its config.json's): a
       // bfloat16 base gives a bfloat16 model, as transformers would save it.
       if (absl::Status s = model.Save(options.output_checkpoint, model.config().dtype); !s.ok()) return s;

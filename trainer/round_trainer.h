@@ -25,7 +25,8 @@ namespace star {
 struct RoundOptions {
   // Always the base model M(0) (STaR never continues from the previous iteration's model).
   std::string base_checkpoint;
-  // Written by rank 0 only: config.json, model.safetensors and the base's tokenizer.json.
+  // Written by rank 0 only: config.json, model.safetensors and the base's tokenizer.json (and
+  // generation_config.json). Empty: nothing is written (benchmarks).
   std::string output_checkpoint;
   int64_t steps = 100;
   double learning_rate = 1e-4;

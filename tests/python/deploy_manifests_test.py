@@ -356,6 +356,15 @@ class RenderedOverlaysTest(unittest.TestCase):
                 else:
                     self.assertNotIn("nvidia.com/gpu", limits, name)
 
+    def test_workers_and_trainer_ranks_are_told_the_device_of_their_overlay(self):
+        for overlay in OVERLAYS:
+            for name in ("star-worker", "star-trainer"):
+                obj = [o for o in self.objects(overlay)
+                       if o["kind"] in WORKLOAD_KINDS and o["metadata"]["name"] == name][0]
+                args = containers(obj)[0].get("args", [])
+                want = "--device=cuda" if overlay == "gpu" else "--device=cpu"
+                self.assertEqual([a for a in args if a.startswith("--device")], [want], name)
+
     def test_job_configmap_is_a_valid_job_for_the_trainer_ranks(self):
         star = require_binary("star")
         for overlay in OVERLAYS:
