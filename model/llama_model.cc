@@ -1,5 +1,7 @@
 #include "model/llama_model.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -8,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/autocast_scope.h"
 #include "files/bounded_read.h"
 #include "files/excerpt.h"
 #include "model/safetensors.h"
@@ -348,10 +351,113 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& w, const torch
 
 }  // namespace
 
+torch::Tensor LlamaModel::LayerForward(size_t i, const torch::Tensor& input,
+                                       const LayerContext& context, KvCache* cache,
+                                       int64_t past) const {
+  const ModelConfig& c = config_;
+  const Layer& l = layers_[i];
+  const int64_t batch = input.size(0);
+  const int64_t tokens = input.size(1);
+  const int64_t total = past + tokens;
+  const bool gqa = c.num_key_value_heads != c.num_attention_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+  torch::Tensor h = RmsNorm(input, l.input_norm);
+  torch::Tensor qkv = Linear(h, l.qkv, l.qkv_bias);
+  const int64_t q_out = c.num_attention_heads * c.head_dim;
+  const int64_t kv_out = c.num_key_value_heads * c.head_dim;
+  torch::Tensor q = qkv.narrow(-1, 0, q_out)
+                        .view({batch, tokens, c.num_attention_heads, c.head_dim})
+                        .transpose(1, 2);
+  torch::Tensor k = qkv.narrow(-1, q_out, kv_out)
+                        .view({batch, tokens, c.num_key_value_heads, c.head_dim})
+                        .transpose(1, 2);
+  torch::Tensor v = qkv.narrow(-1, q_out + kv_out, kv_out)
+                        .view({batch, tokens, c.num_key_value_heads, c.head_dim})
+                        .transpose(1, 2);
+  if (c.qk_norm) {
+    q = RmsNorm(q, l.q_norm);
+    k = RmsNorm(k, l.k_norm);
+  }
+  q = q * context.cos + RotateHalf(q) * context.sin;
+  k = k * context.cos + RotateHalf(k) * context.sin;
+  if (cache != nullptr) {
+    torch::Tensor keys = cache->keys_[i].narrow(0, 0, batch);
+    torch::Tensor values = cache->values_[i].narrow(0, 0, batch);
+    keys.narrow(2, past, tokens).copy_(k);
+    values.narrow(2, past, tokens).copy_(v);
+    k = keys.narrow(2, 0, total);
+    v = values.narrow(2, 0, total);
+  }
+  torch::Tensor attn = at::scaled_dot_product_attention(
+      q, k, v, context.mask.defined() ? std::optional<at::Tensor>(context.mask) : std::nullopt,
+      0.0, /*is_causal=*/context.causal_only, scale, gqa);
+  attn = attn.transpose(1, 2).reshape({batch, tokens, c.num_attention_heads * c.head_dim});
+  torch::Tensor x = input + Linear(attn, l.o, l.o_bias);
+  h = RmsNorm(x, l.post_norm);
+  torch::Tensor gate_up = torch::nn::functional::linear(h, l.gate_up);
+  torch::Tensor mlp = torch::silu(gate_up.narrow(-1, 0, c.intermediate_size)) *
+                      gate_up.narrow(-1, c.intermediate_size, c.intermediate_size);
+  return x + torch::nn::functional::linear(mlp, l.down);
+}
+
+std::vector<torch::Tensor> LlamaModel::LayerLeaves(size_t i) const {
+  const Layer& l = layers_[i];
+  std::vector<torch::Tensor> leaves;
+  for (const torch::Tensor& t : {l.input_norm, l.qkv, l.qkv_bias, l.o, l.o_bias, l.q_norm,
+                                 l.k_norm, l.post_norm, l.gate_up, l.down}) {
+    if (t.defined()) leaves.push_back(t);
+  }
+  return leaves;
+}
+
+torch::Tensor LlamaModel::CheckpointedLayer::forward(
+    torch::autograd::AutogradContext* ctx, const torch::Tensor& x, at::TensorList leaves,
+    int64_t model, int64_t index, const torch::Tensor& cos, const torch::Tensor& sin,
+    const std::optional<torch::Tensor>& mask, bool causal_only) {
+  ctx->save_for_backward({x, cos, sin, mask.value_or(torch::Tensor())});
+  ctx->saved_data["model"] = model;
+  ctx->saved_data["index"] = index;
+  ctx->saved_data["causal_only"] = causal_only;
+  // The backward pass recomputes under the autocast this pass ran under (it may run on another
+  // thread, where none is set).
+  ctx->saved_data["autocast"] = at::autocast::is_autocast_enabled(x.device().type());
+  const auto* self = reinterpret_cast<const LlamaModel*>(model);
+  return self->LayerForward(static_cast<size_t>(index), x,
+                            LayerContext{cos, sin, mask.value_or(torch::Tensor()), causal_only},
+                            nullptr, 0);
+}
+
+torch::autograd::variable_list LlamaModel::CheckpointedLayer::backward(
+    torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grad_outputs) {
+  const torch::autograd::variable_list saved = ctx->get_saved_variables();
+  const auto* self = reinterpret_cast<const LlamaModel*>(ctx->saved_data["model"].toInt());
+  const size_t index = static_cast<size_t>(ctx->saved_data["index"].toInt());
+  const std::vector<torch::Tensor> leaves = self->LayerLeaves(index);
+  torch::Tensor x = saved[0].detach().requires_grad_(true);
+  torch::Tensor y;
+  {
+    torch::AutoGradMode grad(true);
+    AutocastScope autocast(x.device().type(), ctx->saved_data["autocast"].toBool());
+    y = self->LayerForward(
+        index, x,
+        LayerContext{saved[1], saved[2], saved[3], ctx->saved_data["causal_only"].toBool()},
+        nullptr, 0);
+  }
+  std::vector<torch::Tensor> inputs = {x};
+  inputs.insert(inputs.end(), leaves.begin(), leaves.end());
+  torch::autograd::variable_list grads = torch::autograd::grad(
+      {y}, inputs, {grad_outputs[0]}, /*retain_graph=*/false, /*create_graph=*/false,
+      /*allow_unused=*/true);
+  // One gradient per argument of forward, in order: x, each leaf, then none for model, index,
+  // cos, sin, mask and causal_only.
+  torch::autograd::variable_list out(grads.begin(), grads.end());
+  out.resize(out.size() + 6);
+  return out;
+}
+
 torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor& positions,
                                   const torch::Tensor& key_valid, KvCache* cache,
                                   bool last_only) {
-  const ModelConfig& c = config_;
   const int64_t batch = ids.size(0);
   const int64_t tokens = ids.size(1);
   const int64_t past = cache != nullptr ? cache->length_ : 0;
@@ -390,48 +496,22 @@ torch::Tensor LlamaModel::Forward(const torch::Tensor& ids, const torch::Tensor&
       mask = mask | (key_pos == query_pos).view({1, 1, tokens, total});
     }
   }
-  const bool gqa = c.num_key_value_heads != c.num_attention_heads;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
-
+  const LayerContext context{cos, sin, need_mask ? mask : torch::Tensor(), causal_only};
+  // Checkpointing only pays where autograd would keep the activations: training passes.
+  const bool checkpoint =
+      activation_checkpointing_ && cache == nullptr && torch::GradMode::is_enabled();
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const Layer& l = layers_[i];
-    torch::Tensor h = RmsNorm(x, l.input_norm);
-    torch::Tensor qkv = Linear(h, l.qkv, l.qkv_bias);
-    const int64_t q_out = c.num_attention_heads * c.head_dim;
-    const int64_t kv_out = c.num_key_value_heads * c.head_dim;
-    torch::Tensor q = qkv.narrow(-1, 0, q_out)
-                          .view({batch, tokens, c.num_attention_heads, c.head_dim})
-                          .transpose(1, 2);
-    torch::Tensor k = qkv.narrow(-1, q_out, kv_out)
-                          .view({batch, tokens, c.num_key_value_heads, c.head_dim})
-                          .transpose(1, 2);
-    torch::Tensor v = qkv.narrow(-1, q_out + kv_out, kv_out)
-                          .view({batch, tokens, c.num_key_value_heads, c.head_dim})
-                          .transpose(1, 2);
-    if (c.qk_norm) {
-      q = RmsNorm(q, l.q_norm);
-      k = RmsNorm(k, l.k_norm);
+    if (checkpoint) {
+      // A TensorList (not a vector) so that autograd counts each leaf as an input.
+      const std::vector<torch::Tensor> leaves = LayerLeaves(i);
+      x = CheckpointedLayer::apply(
+          x, at::TensorList(leaves), reinterpret_cast<int64_t>(this), static_cast<int64_t>(i),
+          cos, sin,
+          context.mask.defined() ? std::optional<torch::Tensor>(context.mask) : std::nullopt,
+          causal_only);
+    } else {
+      x = LayerForward(i, x, context, cache, past);
     }
-    q = q * cos + RotateHalf(q) * sin;
-    k = k * cos + RotateHalf(k) * sin;
-    if (cache != nullptr) {
-      torch::Tensor keys = cache->keys_[i].narrow(0, 0, batch);
-      torch::Tensor values = cache->values_[i].narrow(0, 0, batch);
-      keys.narrow(2, past, tokens).copy_(k);
-      values.narrow(2, past, tokens).copy_(v);
-      k = keys.narrow(2, 0, total);
-      v = values.narrow(2, 0, total);
-    }
-    torch::Tensor attn = at::scaled_dot_product_attention(
-        q, k, v, need_mask ? std::optional<at::Tensor>(mask) : std::nullopt, 0.0,
-        /*is_causal=*/causal_only, scale, gqa);
-    attn = attn.transpose(1, 2).reshape({batch, tokens, c.num_attention_heads * c.head_dim});
-    x = x + Linear(attn, l.o, l.o_bias);
-    h = RmsNorm(x, l.post_norm);
-    torch::Tensor gate_up = torch::nn::functional::linear(h, l.gate_up);
-    torch::Tensor mlp = torch::silu(gate_up.narrow(-1, 0, c.intermediate_size)) *
-                        gate_up.narrow(-1, c.intermediate_size, c.intermediate_size);
-    x = x + torch::nn::functional::linear(mlp, l.down);
   }
   if (cache != nullptr) cache->length_ = total;
   if (last_only) x = x.narrow(1, tokens - 1, 1);

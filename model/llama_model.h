@@ -81,6 +81,12 @@ class LlamaModel {
   torch::Tensor Forward(const torch::Tensor& ids, const torch::Tensor& positions,
                         const torch::Tensor& key_valid, KvCache* cache, bool last_only = false);
 
+  // With activation checkpointing, a forward pass that records gradients (a training pass) keeps
+  // only each layer's input and runs the layer again during the backward pass: activation
+  // memory falls from every intermediate of every layer to one hidden state per layer, for
+  // about a third more compute. The gradients are the same. Off by default.
+  void set_activation_checkpointing(bool enabled) { activation_checkpointing_ = enabled; }
+
   const ModelConfig& config() const { return config_; }
   torch::Dtype dtype() const;
   torch::Device device() const;
@@ -105,7 +111,34 @@ class LlamaModel {
     torch::Tensor down;
   };
 
+  // What every layer of one forward pass shares.
+  struct LayerContext {
+    torch::Tensor cos, sin;  // rotary tables [batch, 1, tokens, head_dim]
+    torch::Tensor mask;      // [batch, 1, tokens, total] or undefined
+    bool causal_only = false;  // no mask: SDPA applies causality itself
+  };
+
+  // Runs a layer as autograd's leaf-keeping function: only its input is saved, and backward()
+  // runs the layer again (under the autocast of the forward pass) to differentiate it.
+  class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+   public:
+    // `model` is the LlamaModel's address (autograd carries only tensors and plain values); it
+    // outlives the backward pass.
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                 at::TensorList leaves, int64_t model, int64_t index,
+                                 const torch::Tensor& cos, const torch::Tensor& sin,
+                                 const std::optional<torch::Tensor>& mask, bool causal_only);
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad_outputs);
+  };
+
   explicit LlamaModel(ModelConfig config) : config_(std::move(config)) {}
+  // Layer `i` on `input` [batch, tokens, hidden]; with `cache`, appends this layer's keys and
+  // values after position `past` and attends to everything cached.
+  torch::Tensor LayerForward(size_t i, const torch::Tensor& input, const LayerContext& context,
+                             KvCache* cache, int64_t past) const;
+  // The leaf tensors layer `i` computes with (what its gradients are taken for).
+  std::vector<torch::Tensor> LayerLeaves(size_t i) const;
   // Creates zeroed parameters of the right shapes on `device` and registers their names.
   void Allocate(torch::Dtype dtype, torch::Device device);
   torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& weight) const;
@@ -118,6 +151,7 @@ class LlamaModel {
   torch::Tensor inv_freq_;  // rotary inverse frequencies, float32 [head_dim / 2]
   std::vector<std::pair<std::string, torch::Tensor>> named_;
   std::vector<torch::Tensor> leaves_;
+  bool activation_checkpointing_ = false;
 };
 
 torch::Dtype ToTorchDtype(ModelDtype dtype);

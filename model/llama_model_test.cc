@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "model/autocast_scope.h"
 #include "model/cuda_devices.h"
 #include "model/generation.h"
 #include "model/safetensors.h"
@@ -430,6 +431,59 @@ TEST_F(LlamaModelTest, OnCudaLogitsAndGreedyTokensMatchTheCpu) {
   options.temperature = 0;
   std::vector<Completion> half = GenerateBatched(**bf16, tokenizer, prompts, options);
   EXPECT_EQ(half.size(), prompts.size());
+}
+
+// Checkpointed layers are recomputed in the backward pass: the loss and every gradient are
+// those of the plain pass, in float32 and under bfloat16 autocast, with padding masks and
+// without, and for a model with biases and q/k norms.
+TEST_F(LlamaModelTest, ActivationCheckpointingGivesTheGradientsOfThePlainPass) {
+  ModelConfig config = TinyConfig(/*qkv_bias=*/true, /*tied=*/true);
+  config.qk_norm = true;
+  for (bool autocast : {false, true}) {
+    for (bool padded : {false, true}) {
+      std::unique_ptr<LlamaModel> model = LlamaModel::RandomInit(config, 23);
+      PaddedBatch b = MakeBatch({{5, 6, 7, 8, 9, 10}, {4, 3, 5}, {20, 21, 22, 23}});
+      std::vector<std::vector<torch::Tensor>> grads;
+      std::vector<double> losses;
+      for (bool checkpoint : {false, true}) {
+        model->set_activation_checkpointing(checkpoint);
+        for (const torch::Tensor& p : model->parameters()) p.mutable_grad().reset();
+        torch::Tensor logits;
+        {
+          AutocastScope scope(torch::kCPU, autocast);
+          logits = model->Forward(b.ids, b.positions, padded ? b.valid : torch::Tensor(), nullptr);
+        }
+        torch::Tensor loss = logits.to(torch::kFloat32).pow(2).mean();
+        loss.backward();
+        losses.push_back(loss.item<double>());
+        std::vector<torch::Tensor> g;
+        for (const torch::Tensor& p : model->parameters()) {
+          ASSERT_TRUE(p.grad().defined()) << "checkpoint=" << checkpoint;
+          g.push_back(p.grad().clone());
+        }
+        grads.push_back(std::move(g));
+      }
+      EXPECT_DOUBLE_EQ(losses[0], losses[1]) << "autocast=" << autocast << " padded=" << padded;
+      for (size_t i = 0; i < grads[0].size(); ++i) {
+        const double scale = grads[0][i].abs().max().item<double>();
+        EXPECT_LE((grads[0][i] - grads[1][i]).abs().max().item<double>(), 1e-6 * std::max(1.0, scale))
+            << "parameter " << i << ", autocast=" << autocast << " padded=" << padded;
+      }
+    }
+  }
+}
+
+// Without padding, a training pass gives SDPA no mask and lets it apply causality itself (so
+// that it may pick a flash kernel): the logits must be those of the explicitly masked pass.
+TEST_F(LlamaModelTest, APassWithoutAPaddingMaskGivesTheLogitsOfTheMaskedPass) {
+  for (int64_t kv_heads : {1, 2, 4}) {
+    std::unique_ptr<LlamaModel> model = LlamaModel::RandomInit(TinyConfig(true, false, kv_heads), 29);
+    torch::NoGradGuard no_grad;
+    PaddedBatch b = MakeBatch({{5, 6, 7, 8, 9, 10, 11}, {4, 3, 5, 9, 9, 9, 1}});
+    torch::Tensor masked = model->Forward(b.ids, b.positions, b.valid, nullptr);
+    torch::Tensor causal = model->Forward(b.ids, b.positions, torch::Tensor(), nullptr);
+    EXPECT_LT((masked - causal).abs().max().item<float>(), 1e-5) << "kv_heads " << kv_heads;
+  }
 }
 
 }  // namespace

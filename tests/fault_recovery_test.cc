@@ -42,7 +42,10 @@ using ::star::testing::ReadFile;
 using ::star::testing::RunCommand;
 using ::star::testing::TempDir;
 
-// Two iterations of 1-2 digit sums from a briefly seeded tiny model: seconds per phase.
+// Two iterations of 1-2 digit sums from a briefly seeded tiny model: seconds per phase. The
+// rate falls to 0 at each round's end (linear_decay), so that M0 ends where its loss settled
+// rather than wherever the last noisy steps left it: the iterations must keep at least
+// world_size rationales to train M1 and M2, whose bytes the faults must not change.
 constexpr char kJob[] = R"(name: fault
 task:
   addition: {min_digits: 1, max_digits: 2, train_questions: 64, eval_questions_per_length: 8,
@@ -54,7 +57,7 @@ model:
 generation: {max_new_tokens: 80, batch_size: 8}
 filter: {rationalization: true}
 training: {seed_steps: 200, initial_steps: 120, learning_rate: 0.002, warmup_steps: 10,
-           global_batch_size: 16, world_size: 2}
+           linear_decay: true, global_batch_size: 16, world_size: 2}
 iterations: 2
 shard_size: 8
 )";

@@ -1,5 +1,7 @@
 #include "trainer/collective.h"
 
+#include <cstdlib>
+
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef STAR_WITH_CUDA
@@ -96,6 +98,13 @@ absl::StatusOr<std::unique_ptr<Collective>> Collective::Create(const CollectiveO
                                                                 options.world_size, gloo_options);
     } else {
 #ifdef STAR_WITH_CUDA
+      // A peer that died must fail this rank's collectives within the timeout, not hang them or
+      // take the process down: wait() blocks and throws on timeout (blocking wait), and the
+      // watchdog only aborts the communicator (async error handling 2), leaving the process to
+      // report the round as failed. Set unless the operator chose otherwise; read by the
+      // process group's constructor.
+      ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+      ::setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "2", /*overwrite=*/0);
       auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
       nccl_options->timeout = ToChronoMillis(options.timeout);
       c->groups_->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, options.rank,

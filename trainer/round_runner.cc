@@ -94,6 +94,7 @@ star::v1::ReportRoundRequest RunAssignedRound(
   options.learning_rate = a.training().learning_rate();
   options.warmup_steps = a.training().warmup_steps();
   options.linear_decay = a.training().linear_decay();
+  options.activation_checkpointing = a.training().activation_checkpointing();
   options.grad_clip = a.training().grad_clip();
   options.weight_decay = a.training().weight_decay();
   options.global_batch_size = a.training().global_batch_size();

@@ -7,45 +7,14 @@
 #include <numeric>
 #include <random>
 
-#include <ATen/autocast_mode.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "model/autocast_scope.h"
 #include "model/llama_model.h"
 #include "trainer/adamw.h"
 #include "trainer/batch_planner.h"
 
 namespace star {
-namespace {
-
-// Forward passes inside it compute matrix products and attention in bfloat16 on `device` (when
-// `enabled`); everything autocast keeps in float32 (norms, softmax, the loss) stays there.
-class AutocastScope {
- public:
-  AutocastScope(const torch::Device& device, bool enabled)
-      : type_(device.type()), enabled_(enabled) {
-    if (!enabled_) return;
-    at::autocast::set_autocast_enabled(type_, true);
-    at::autocast::set_autocast_dtype(type_, torch::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-  ~AutocastScope() {
-    if (!enabled_) return;
-    // The bfloat16 copies of the weights are cached for one forward pass only: the optimiser
-    // changes the weights before the next.
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(type_, false);
-  }
-
- private:
-  torch::DeviceType type_;
-  bool enabled_;
-};
-
-}  // namespace
-
 double LearningRateAt(const RoundOptions& options, int64_t step) {
   if (options.warmup_steps > 0 && step < options.warmup_steps) {
     return options.learning_rate * static_cast<double>(step + 1) /
@@ -79,6 +48,7 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
         LlamaModel::Load(options.base_checkpoint, torch::kFloat32, device);
     if (!loaded.ok()) return loaded.status();
     LlamaModel& model = **loaded;
+    model.set_activation_checkpointing(options.activation_checkpointing);
     const std::vector<torch::Tensor>& params = model.parameters();
     AdamW optimizer(params, AdamWOptions{.weight_decay = options.weight_decay});
     // Every rank draws the same global batches (the seed makes a round reproducible) and
@@ -120,7 +90,7 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
       optimizer.ZeroGrad();
       torch::Tensor loss;
       {
-        AutocastScope autocast(device, bf16);
+        AutocastScope autocast(device.type(), bf16);
         loss = CausalLmLoss(model, batch) * (share * world);
       }
       loss.backward();

@@ -46,6 +46,8 @@ struct RoundOptions {
   // autocast, so the float32 weights are the master copy and each step's update is exact.
   ComputeDevice device;
   Precision precision = Precision::kAuto;
+  // LlamaModel::set_activation_checkpointing: less activation memory, more compute.
+  bool activation_checkpointing = false;
   // Called after every step (may be empty); for metrics.
   std::function<void(const StepStats&)> step_observer;
   // Asked before every step (may be empty). When it returns true on any rank, every rank stops

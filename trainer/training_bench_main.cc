@@ -54,6 +54,7 @@ int Run(int argc, char** argv) {
   int64_t warmup_steps = 3;
   int64_t threads = 2;
   double peak_tflops = 790;
+  bool activation_checkpointing = false;
   FlagParser flags("star-bench-training",
                    "Measures training tokens/s and MFU of the round trainer on one device.");
   flags.AddString("model", &model_dir, "Hugging Face model directory", true);
@@ -65,6 +66,8 @@ int Run(int argc, char** argv) {
   flags.AddInt("warmup-steps", &warmup_steps, "steps run before timing", 0, 1000);
   flags.AddInt("threads", &threads, "intra-op threads (CPU)", 1, 256);
   flags.AddDouble("peak-tflops", &peak_tflops, "the device's dense peak, for MFU", 0.001, 1e6);
+  flags.AddBool("activation-checkpointing", &activation_checkpointing,
+                "recompute each layer in the backward pass");
   flags.ParseOrExit(argc, argv);
   absl::StatusOr<ComputeDevice> device = ResolveComputeDevice(device_flag);
   if (!device.ok()) flags.ExitWithFlagError("device", device.status().message());
@@ -103,6 +106,7 @@ int Run(int argc, char** argv) {
   options.max_length = seq;
   options.device = *device;
   options.precision = *precision;
+  options.activation_checkpointing = activation_checkpointing;
   double timed_seconds = 0;
   int64_t timed_tokens = 0;
   double last_loss = 0;
@@ -131,6 +135,7 @@ int Run(int argc, char** argv) {
       {"flops_per_token", flops_per_token},
       {"mfu", tokens_per_second * flops_per_token / (peak_tflops * 1e12)},
       {"peak_tflops", peak_tflops},
+      {"activation_checkpointing", activation_checkpointing},
       {"final_loss", last_loss}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
