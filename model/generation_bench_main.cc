@@ -57,14 +57,8 @@ int Run(int argc, char** argv) {
   absl::StatusOr<Precision> precision = ParsePrecision(precision_flag);
   if (!precision.ok()) flags.ExitWithFlagError("precision", precision.status().message());
   if (train && device->cuda) flags.ExitWithFlagError("train", "times CPU steps only");
-  std::optional<torch::Dtype> dtype;  // the checkpoint's
-  if (*precision == Precision::kBFloat16 || (*precision == Precision::kAuto && device->cuda)) {
-    dtype = torch::kBFloat16;
-  } else if (*precision == Precision::kFloat32) {
-    dtype = torch::kFloat32;
-  }
-
-  auto model = LlamaModel::Load(model_dir, dtype, ToTorchDevice(*device));
+  auto model = LlamaModel::Load(model_dir, GenerationDtype(*precision, *device),
+                                ToTorchDevice(*device));
   if (!model.ok()) {
     std::fprintf(stderr, "star-bench-generation: %s\n", std::string(model.status().message()).c_str());
     return 1;

@@ -143,6 +143,14 @@ torch::Device ToTorchDevice(const ComputeDevice& device) {
                      : torch::Device(torch::kCPU);
 }
 
+std::optional<torch::Dtype> GenerationDtype(Precision precision, const ComputeDevice& device) {
+  if (precision == Precision::kBFloat16 || (precision == Precision::kAuto && device.cuda)) {
+    return torch::kBFloat16;
+  }
+  if (precision == Precision::kFloat32) return torch::kFloat32;
+  return std::nullopt;
+}
+
 void LlamaModel::Allocate(torch::Dtype dtype, torch::Device device) {
   const ModelConfig& c = config_;
   auto options = torch::TensorOptions().dtype(dtype).device(device);

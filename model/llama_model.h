@@ -157,6 +157,10 @@ class LlamaModel {
 torch::Dtype ToTorchDtype(ModelDtype dtype);
 torch::Device ToTorchDevice(const ComputeDevice& device);
 
+// The dtype a model generates in for `precision` on `device`: bfloat16 for bf16 and for auto on
+// CUDA, float32 for fp32; nullopt (the checkpoint's dtype) for auto on the CPU.
+std::optional<torch::Dtype> GenerationDtype(Precision precision, const ComputeDevice& device);
+
 }  // namespace star
 
 #endif  // STAR_MODEL_LLAMA_MODEL_H_

@@ -35,14 +35,8 @@ absl::StatusOr<std::unique_ptr<TextGenerator>> TextGenerator::Load(const std::st
   if (!tokenizer.ok()) return tokenizer.status();
   impl->tokenizer = std::make_unique<Tokenizer>(std::move(*tokenizer));
   try {
-    std::optional<torch::Dtype> dtype;  // the checkpoint's
-    if (precision == Precision::kBFloat16 || (precision == Precision::kAuto && device.cuda)) {
-      dtype = torch::kBFloat16;
-    } else if (precision == Precision::kFloat32) {
-      dtype = torch::kFloat32;
-    }
     absl::StatusOr<std::unique_ptr<LlamaModel>> model =
-        LlamaModel::Load(model_dir, dtype, ToTorchDevice(device));
+        LlamaModel::Load(model_dir, GenerationDtype(precision, device), ToTorchDevice(device));
     if (!model.ok()) return model.status();
     impl->model = std::move(*model);
   } catch (const c10::Error& e) {

@@ -286,9 +286,10 @@ TEST(AdamWTest, FusedStepsMatchTheReferenceOptimizer) {
   }
 }
 
-// The tolerances of a GPU round against the CPU Gloo round of the same seed: float32 on the GPU
-// differs from the CPU by summation order only; bfloat16 autocast rounds every matrix product to
-// 8 bits of mantissa (a relative error of about 0.4% per product), so its loss may drift.
+// The tolerances of a GPU round against the CPU Gloo round of the same seed, per step: float32 on
+// the GPU differs from the CPU by summation order only (1e-3 of the loss, or absolute below 1);
+// bfloat16 autocast rounds every matrix product to 8 bits of mantissa (about 0.4% each), and the
+// differences compound over the steps, so its curve is held to 5% of the starting loss.
 constexpr double kFloat32LossTolerance = 1e-3;
 constexpr double kBf16LossTolerance = 0.05;
 
@@ -322,12 +323,13 @@ TEST_F(RoundTrainerTest, AOneRankNcclRoundOnTheGpuFollowsTheGlooCpuLossCurve) {
         options, examples_, **collective, [&](int64_t, double loss) { gpu.push_back(loss); });
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_EQ(gpu.size(), cpu.size());
-    const double tolerance =
-        precision == Precision::kFloat32 ? kFloat32LossTolerance : kBf16LossTolerance;
     for (size_t step = 0; step < cpu.size(); ++step) {
-      EXPECT_NEAR(gpu[step], cpu[step], tolerance * std::max(1.0, cpu[step]))
-          << PrecisionName(precision) << ", step " << step + 1;
+      const double tolerance = precision == Precision::kFloat32
+                                   ? kFloat32LossTolerance * std::max(1.0, cpu[step])
+                                   : kBf16LossTolerance * cpu.front();
+      EXPECT_NEAR(gpu[step], cpu[step], tolerance) << PrecisionName(precision) << ", step " << step + 1;
     }
+    EXPECT_LT(gpu.back(), gpu.front() / 4) << PrecisionName(precision) << ": the GPU round learned";
     EXPECT_TRUE(LlamaModel::Load(options.output_checkpoint).ok());
   }
 }
