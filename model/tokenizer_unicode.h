@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "model/unicode_normalization.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 
@@ -58,8 +59,6 @@ size_t Utf8SequenceLength(unsigned char lead);
 size_t CharLengthAt(std::string_view text, size_t pos);
 
 char32_t CodePointAt(std::string_view text, size_t pos, size_t length);
-
-void AppendUtf8(char32_t c, std::string* out);
 
 // Unicode's White_Space property: what Rust's char::is_whitespace and regex `\s` accept, and
 // the same set as Oniguruma's Unicode `\s`.

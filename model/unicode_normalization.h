@@ -16,6 +16,9 @@
 
 namespace star {
 
+// Appends the UTF-8 encoding of `c` (a code point up to U+10FFFF) to `out`.
+void AppendUtf8(char32_t c, std::string* out);
+
 // The Unicode version of the tables, e.g. "15.0.0". The view refers to a constant.
 std::string_view UnicodeNormalizationVersion();
 
