@@ -10,6 +10,10 @@ std::string ComputeDevice::ToString() const {
   return cuda ? absl::StrCat("cuda:", index) : std::string("cpu");
 }
 
+bool ComputesInBf16(Precision precision, const ComputeDevice& device) {
+  return precision == Precision::kBFloat16 || (precision == Precision::kAuto && device.cuda);
+}
+
 absl::StatusOr<Precision> ParsePrecision(absl::string_view text) {
   if (text == "auto" || text.empty()) return Precision::kAuto;
   if (text == "bf16") return Precision::kBFloat16;

@@ -25,6 +25,9 @@ struct ComputeDevice {
 // generation and float32 for training.
 enum class Precision { kAuto, kBFloat16, kFloat32 };
 
+// Whether a model computes in bfloat16: for bf16, and for auto on CUDA.
+bool ComputesInBf16(Precision precision, const ComputeDevice& device);
+
 // "auto", "bf16" or "fp32"; kInvalidArgument naming the value otherwise.
 absl::StatusOr<Precision> ParsePrecision(absl::string_view text);
 absl::string_view PrecisionName(Precision precision);

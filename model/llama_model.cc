@@ -10,9 +10,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "model/autocast_scope.h"
 #include "files/bounded_read.h"
 #include "files/excerpt.h"
+#include "model/autocast_scope.h"
 #include "model/safetensors.h"
 #include "nlohmann/json.hpp"
 
@@ -144,9 +144,7 @@ torch::Device ToTorchDevice(const ComputeDevice& device) {
 }
 
 std::optional<torch::Dtype> GenerationDtype(Precision precision, const ComputeDevice& device) {
-  if (precision == Precision::kBFloat16 || (precision == Precision::kAuto && device.cuda)) {
-    return torch::kBFloat16;
-  }
+  if (ComputesInBf16(precision, device)) return torch::kBFloat16;
   if (precision == Precision::kFloat32) return torch::kFloat32;
   return std::nullopt;
 }

@@ -37,7 +37,8 @@ class KvCache {
   int64_t max_length() const { return max_length_; }
 
   // Keeps only the batch rows listed in `rows` (ascending int64 indices): finished sequences
-  // stop costing compute. Rows move down in place; nothing is reallocated.
+  // stop costing compute. The kept rows' filled positions are gathered (a temporary per layer)
+  // and written to the front of the allocation, which stays as it is.
   void SelectRows(const torch::Tensor& rows);
 
  private:

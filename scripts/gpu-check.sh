@@ -12,7 +12,7 @@
 #    OUTDIR/smoke.txt;
 # 3. benchmarks on a Qwen2.5-0.5B-shaped checkpoint, star next to transformers.generate and a
 #    plain PyTorch loop (scripts/gpu_bench.py): OUTDIR/benchmarks.md and benchmarks.jsonl.
-# OUTDIR/summary.txt says what passed; the exit status is 0 only if everything did. At most 6
+# OUTDIR/summary.txt says what passed; the exit status is 0 only if everything did. At most 5
 # files are written. --quick: benchmarks at batch 1 and 64 only.
 set -uo pipefail
 bundle=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "model/cuda_devices.h"
+
 namespace star {
 
 ComputeCapabilities ProbeComputeCapabilities() {
@@ -11,11 +13,7 @@ ComputeCapabilities ProbeComputeCapabilities() {
 #ifdef STAR_WITH_CUDA
   caps.built_with_cuda = true;
   caps.backends += ",nccl";
-  try {
-    caps.cuda_devices = static_cast<int>(torch::cuda::device_count());
-  } catch (const std::exception&) {
-    caps.cuda_devices = 0;  // No driver on this machine.
-  }
+  caps.cuda_devices = VisibleCudaDevices();
 #endif
   return caps;
 }

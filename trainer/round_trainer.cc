@@ -15,6 +15,7 @@
 #include "trainer/batch_planner.h"
 
 namespace star {
+
 double LearningRateAt(const RoundOptions& options, int64_t step) {
   if (options.warmup_steps > 0 && step < options.warmup_steps) {
     return options.learning_rate * static_cast<double>(step + 1) /
@@ -42,8 +43,7 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
   const int64_t local_batch = options.global_batch_size / world;
   try {
     const torch::Device device = ToTorchDevice(options.device);
-    const bool bf16 = options.precision == Precision::kBFloat16 ||
-                      (options.precision == Precision::kAuto && options.device.cuda);
+    const bool bf16 = ComputesInBf16(options.precision, options.device);
     absl::StatusOr<std::unique_ptr<LlamaModel>> loaded =
         LlamaModel::Load(options.base_checkpoint, torch::kFloat32, device);
     if (!loaded.ok()) return loaded.status();
@@ -80,6 +80,7 @@ absl::StatusOr<RoundResult> RunTrainingRound(const RoundOptions& options,
           torch::tensor({static_cast<double>(batch.loss_tokens), stop ? 1.0 : 0.0}, torch::kFloat64)
               .to(device);
       if (absl::Status s = collective.AllReduceSum(loss_tokens); !s.ok()) return s;
+      loss_tokens = loss_tokens.cpu();  // one copy to the host for both numbers
       if (loss_tokens[1].item<double>() > 0) {
         return absl::AbortedError(absl::StrFormat(
             "stopped before step %d of %d: %s", step + 1, options.steps,

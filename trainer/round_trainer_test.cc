@@ -55,10 +55,27 @@ class RoundTrainerTest : public ::testing::Test {
     return o;
   }
 
+  // The per-step losses of a one-rank float32 Gloo round on the CPU writing `out` (empty if the
+  // round failed): the reference of the GPU rounds.
+  std::vector<double> CpuLossCurve(const std::string& out) const;
+
   std::filesystem::path dir_;
   std::string base_;
   std::vector<PromptCompletion> examples_;
 };
+
+std::unique_ptr<Collective> SingleRank();
+
+std::vector<double> RoundTrainerTest::CpuLossCurve(const std::string& out) const {
+  std::unique_ptr<Collective> collective = SingleRank();
+  RoundOptions options = Options(out);
+  options.precision = Precision::kFloat32;
+  std::vector<double> losses;
+  absl::StatusOr<RoundResult> result = RunTrainingRound(
+      options, examples_, *collective, [&](int64_t, double loss) { losses.push_back(loss); });
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? losses : std::vector<double>();
+}
 
 std::unique_ptr<Collective> SingleRank() {
   CollectiveOptions options;
@@ -297,15 +314,8 @@ TEST_F(RoundTrainerTest, AOneRankNcclRoundOnTheGpuFollowsTheGlooCpuLossCurve) {
   if (VisibleCudaDevices() == 0) {
     GTEST_SKIP() << "no CUDA device visible: the NCCL round is compiled but cannot run here";
   }
-  std::vector<double> cpu;
-  {
-    std::unique_ptr<Collective> collective = SingleRank();
-    RoundOptions options = Options("cpu");
-    options.precision = Precision::kFloat32;
-    ASSERT_TRUE(RunTrainingRound(options, examples_, *collective,
-                                 [&](int64_t, double loss) { cpu.push_back(loss); })
-                    .ok());
-  }
+  const std::vector<double> cpu = CpuLossCurve("cpu");
+  ASSERT_FALSE(cpu.empty());
   for (Precision precision : {Precision::kFloat32, Precision::kBFloat16}) {
     CollectiveOptions nccl;
     nccl.backend = "nccl";
@@ -338,15 +348,8 @@ TEST_F(RoundTrainerTest, TwoNcclRanksOnTwoGpusFollowTheCurveOfOneRank) {
   if (VisibleCudaDevices() < 2) {
     GTEST_SKIP() << "fewer than 2 CUDA devices visible: a 2-rank NCCL round needs one per rank";
   }
-  std::vector<double> single;
-  {
-    std::unique_ptr<Collective> collective = SingleRank();
-    RoundOptions options = Options("one");
-    options.precision = Precision::kFloat32;
-    ASSERT_TRUE(RunTrainingRound(options, examples_, *collective,
-                                 [&](int64_t, double loss) { single.push_back(loss); })
-                    .ok());
-  }
+  const std::vector<double> single = CpuLossCurve("one");
+  ASSERT_FALSE(single.empty());
   absl::StatusOr<StoreListener> listener = StoreListener::Bind("127.0.0.1");
   ASSERT_TRUE(listener.ok());
   const int port = listener->port();
