@@ -98,7 +98,7 @@ void Coordinator::LeaseShardAsync(
         star::v1::LeaseShardResponse response;
         if (lease) {
           response.set_lease_id(lease->lease_id);
-          *response.mutable_shard() = std::move(lease->shard);
+          *response.mutable_shard() = *lease->shard;
           response.set_lease_expires_unix_ms(absl::ToUnixMillis(lease->expires));
         }
         answer(std::move(response));
@@ -125,17 +125,89 @@ absl::StatusOr<star::v1::RenewLeaseResponse> Coordinator::RenewLease(
 
 absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResult(
     const star::v1::SubmitShardResultRequest& request) {
-  absl::StatusOr<star::v1::SubmitShardResultResponse> response =
-      SubmitShardResultUncounted(request);
-  if (options_.metrics != nullptr) {
-    options_.metrics->RecordShardResult(!response.ok()          ? "refused"
-                                        : response->duplicate() ? "duplicate"
-                                                                : "completed");
-  }
-  return response;
+  absl::Notification answered;
+  absl::StatusOr<star::v1::SubmitShardResultResponse> out;
+  SubmitShardResultAsync(request, [&](absl::StatusOr<star::v1::SubmitShardResultResponse> r) {
+    out = std::move(r);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return out;
 }
 
-absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResultUncounted(
+// What a checked and verified submission commits, and what its worker hears once it is durable.
+struct Coordinator::VerifiedSubmission {
+  StateStore::ShardCompletion record;
+  star::v1::SubmitShardResultResponse response;
+  star::v1::ShardKind kind = star::v1::SHARD_KIND_UNSPECIFIED;
+  int questions = 0;
+  uint64_t generated_tokens = 0;
+  struct Verdict {
+    bool rationalized;
+    bool verified;
+  };
+  std::vector<Verdict> verdicts;
+};
+
+void Coordinator::SubmitShardResultAsync(
+    const star::v1::SubmitShardResultRequest& request,
+    std::function<void(absl::StatusOr<star::v1::SubmitShardResultResponse>)> done) {
+  HandlerEvents* metrics = options_.metrics;
+  auto answer = [metrics, done = std::move(done)](
+                    absl::StatusOr<star::v1::SubmitShardResultResponse> response) {
+    if (metrics != nullptr) {
+      metrics->RecordShardResult(!response.ok()          ? "refused"
+                                 : response->duplicate() ? "duplicate"
+                                                         : "completed");
+    }
+    done(std::move(response));
+  };
+  absl::StatusOr<std::optional<VerifiedSubmission>> verified = CheckAndVerify(request);
+  if (!verified.ok()) return answer(verified.status());
+  if (!verified->has_value()) {
+    star::v1::SubmitShardResultResponse duplicate;
+    duplicate.set_duplicate(true);
+    return answer(duplicate);
+  }
+  auto submission = std::make_shared<VerifiedSubmission>(**std::move(verified));
+  StateStore::ShardCompletion record = std::move(submission->record);
+  {
+    absl::MutexLock lock(&in_flight_mu_);
+    ++in_flight_commits_;
+  }
+  // The store decides which of two racing submissions (a lease that expired while its worker
+  // still finished) is the first; the worker hears once the commit is on disk.
+  store_->CompleteShardAsync(
+      std::move(record), [this, submission, shard_id = request.shard_id(),
+                          answer = std::move(answer)](absl::StatusOr<bool> first) {
+        if (first.ok()) {
+          shards_.MarkDone(shard_id);
+          if (*first) {
+            generated_tokens_ += submission->generated_tokens;
+            if (options_.metrics != nullptr) {
+              options_.metrics->RecordQuestionsAttempted(submission->kind, submission->questions);
+              for (const VerifiedSubmission::Verdict& v : submission->verdicts) {
+                options_.metrics->RecordVerifiedSample(submission->kind, v.rationalized,
+                                                       v.verified);
+              }
+            }
+          }
+        }
+        if (!first.ok()) {
+          answer(first.status());
+        } else if (!*first) {
+          star::v1::SubmitShardResultResponse duplicate;
+          duplicate.set_duplicate(true);
+          answer(duplicate);
+        } else {
+          answer(std::move(submission->response));
+        }
+        absl::MutexLock lock(&in_flight_mu_);
+        --in_flight_commits_;
+      });
+}
+
+absl::StatusOr<std::optional<Coordinator::VerifiedSubmission>> Coordinator::CheckAndVerify(
     const star::v1::SubmitShardResultRequest& request) {
   for (auto [field, value] : {std::pair{"worker_id", &request.worker_id()},
                               std::pair{"lease_id", &request.lease_id()},
@@ -143,8 +215,8 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
     if (absl::Status s = CheckText(field, *value, kMaxIdLength, true); !s.ok()) return s;
   }
   if (absl::Status s = registry_.TouchWorker(request.worker_id()); !s.ok()) return s;
-  std::optional<star::v1::Shard> shard = shards_.Find(request.shard_id());
-  if (!shard) {
+  std::shared_ptr<const star::v1::Shard> shard = shards_.Find(request.shard_id());
+  if (shard == nullptr) {
     return absl::NotFoundError(absl::StrFormat("shard_id '%s' is unknown", request.shard_id()));
   }
   // Validate everything before anything changes.
@@ -202,18 +274,14 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
   absl::StatusOr<ShardQueue::Completion> completion =
       shards_.CheckCompletion(request.worker_id(), request.lease_id(), request.shard_id());
   if (!completion.ok()) return completion.status();
-  star::v1::SubmitShardResultResponse response;
-  if (completion->duplicate) {
-    response.set_duplicate(true);
-    return response;
-  }
-  StateStore::ShardCompletion record{.shard_id = shard->shard_id(),
-                                     .worker_id = request.worker_id()};
-  struct Verdict {
-    bool rationalized;
-    bool verified;
-  };
-  std::vector<Verdict> verdicts;
+  if (completion->duplicate) return std::nullopt;
+  VerifiedSubmission out{
+      .record = {.shard_id = shard->shard_id(), .worker_id = request.worker_id()},
+      .kind = shard->kind(),
+      .questions = request.results_size(),
+      .generated_tokens = std::min<uint64_t>(request.generated_tokens(), 1ULL << 32)};
+  StateStore::ShardCompletion& record = out.record;
+  star::v1::SubmitShardResultResponse& response = out.response;
   for (const star::v1::QuestionResult& r : request.results()) {
     const star::v1::ShardQuestion& q = *questions[r.question_id()];
     Question gold{.id = q.question_id(), .answer = q.gold_answer()};
@@ -223,7 +291,7 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
       const star::v1::Sample& sample = r.samples(k);
       const bool verified = (*task)->Verify(gold, sample.completion());
       if (k == 0) first_verified = verified;
-      verdicts.push_back({sample.rationalized(), verified});
+      out.verdicts.push_back({sample.rationalized(), verified});
       if (!verified) {
         response.set_rejected(response.rejected() + 1);
         continue;
@@ -247,46 +315,46 @@ absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResu
                                                      .correct = first_verified});
     }
   }
-  // The store decides which of two racing submissions (a lease that expired while its worker
-  // still finished) is the first.
-  absl::StatusOr<bool> first = store_->CompleteShard(std::move(record));
-  if (!first.ok()) return first.status();
-  shards_.MarkDone(shard->shard_id());
-  if (!*first) {
-    star::v1::SubmitShardResultResponse duplicate;
-    duplicate.set_duplicate(true);
-    return duplicate;
-  }
-  generated_tokens_ += std::min<uint64_t>(request.generated_tokens(), 1ULL << 32);
-  if (options_.metrics != nullptr) {
-    options_.metrics->RecordQuestionsAttempted(shard->kind(), request.results_size());
-    for (const Verdict& v : verdicts) {
-      options_.metrics->RecordVerifiedSample(shard->kind(), v.rationalized, v.verified);
-    }
-  }
-  return response;
+  return out;
 }
 
 absl::StatusOr<star::v1::JoinRoundResponse> Coordinator::JoinRound(
     const star::v1::JoinRoundRequest& request) {
+  absl::Notification answered;
+  absl::StatusOr<star::v1::JoinRoundResponse> out;
+  JoinRoundAsync(request, [&](absl::StatusOr<star::v1::JoinRoundResponse> response) {
+    out = std::move(response);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return out;
+}
+
+void Coordinator::JoinRoundAsync(
+    const star::v1::JoinRoundRequest& request,
+    std::function<void(absl::StatusOr<star::v1::JoinRoundResponse>)> done) {
   if (absl::Status s = CheckText("trainer_id", request.trainer_id(), kMaxIdLength, true);
       !s.ok()) {
-    return s;
+    return done(s);
   }
   if (absl::Status s = CheckText("hostname", request.hostname(), kMaxHostnameLength, true);
       !s.ok()) {
-    return s;
+    return done(s);
   }
   if (request.store_port() > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("store_port %d is not a port (0-65535)", request.store_port()));
+    return done(absl::InvalidArgumentError(
+        absl::StrFormat("store_port %d is not a port (0-65535)", request.store_port())));
   }
   registry_.TouchTrainer(request.trainer_id(), request.hostname(), request.has_cuda());
-  star::v1::JoinRoundResponse response;
-  std::optional<star::v1::RoundAssignment> assignment = rounds_.Join(
-      request, std::min(absl::Milliseconds(request.wait_ms()), options_.max_wait));
-  if (assignment) *response.mutable_assignment() = std::move(*assignment);
-  return response;
+  // `done` is copied into the scheduler's callback; the scheduler calls it or refuses the wait.
+  absl::Status queued = rounds_.JoinAsync(
+      request, std::min(absl::Milliseconds(request.wait_ms()), options_.max_wait),
+      [done](std::optional<star::v1::RoundAssignment> assignment) {
+        star::v1::JoinRoundResponse response;
+        if (assignment) *response.mutable_assignment() = std::move(*assignment);
+        done(std::move(response));
+      });
+  if (!queued.ok()) done(queued);
 }
 
 absl::StatusOr<std::vector<star::v1::TrainingExample>> Coordinator::RoundExamples(
@@ -307,6 +375,12 @@ absl::Status Coordinator::ReportStep(const star::v1::ReportStepRequest& request)
 
 star::v1::ClusterStatus Coordinator::GetCluster() const {
   return registry_.Snapshot(options_.member_timeout);
+}
+
+Coordinator::~Coordinator() {
+  absl::MutexLock lock(&in_flight_mu_);
+  in_flight_mu_.Await(absl::Condition(
+      +[](int* n) { return *n == 0; }, &in_flight_commits_));
 }
 
 void Coordinator::BeginShutdown() {

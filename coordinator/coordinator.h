@@ -49,6 +49,8 @@ class Coordinator {
  public:
   explicit Coordinator(CoordinatorOptions options);
 
+  // Waits for the submissions whose commit is still under way.
+  ~Coordinator();
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
@@ -75,11 +77,23 @@ class Coordinator {
   // duplicate=true and changes nothing. kUnavailable when the store cannot be written.
   absl::StatusOr<star::v1::SubmitShardResultResponse> SubmitShardResult(
       const star::v1::SubmitShardResultRequest& request);
+  // SubmitShardResult() without a thread held while the commit is under way: the request is
+  // checked and its samples verified on the calling thread; `done` is called exactly once, at
+  // once for a refused or duplicate submission, otherwise from the store's commit thread once
+  // the commit is on disk.
+  void SubmitShardResultAsync(
+      const star::v1::SubmitShardResultRequest& request,
+      std::function<void(absl::StatusOr<star::v1::SubmitShardResultResponse>)> done);
 
   // Training service: a trainer rank announces itself and waits to be placed into a round
   // (see RoundScheduler); without one formed in time the call returns no assignment.
   absl::StatusOr<star::v1::JoinRoundResponse> JoinRound(
       const star::v1::JoinRoundRequest& request);
+  // JoinRound() without a thread held while it waits (RoundScheduler::JoinAsync): `done` is
+  // called exactly once, at once for a refused request or an immediate answer, later from
+  // whichever thread forms the round or ends the wait.
+  void JoinRoundAsync(const star::v1::JoinRoundRequest& request,
+                      std::function<void(absl::StatusOr<star::v1::JoinRoundResponse>)> done);
   absl::StatusOr<std::vector<star::v1::TrainingExample>> RoundExamples(
       const star::v1::StreamExamplesRequest& request) const;
   absl::Status ReportRound(const star::v1::ReportRoundRequest& request);
@@ -101,7 +115,10 @@ class Coordinator {
   uint64_t generated_tokens() const { return generated_tokens_.load(); }
 
  private:
-  absl::StatusOr<star::v1::SubmitShardResultResponse> SubmitShardResultUncounted(
+  struct VerifiedSubmission;
+  // Checks a submission against the shard and its lease and verifies every sample; nullopt
+  // for a shard already completed (a duplicate).
+  absl::StatusOr<std::optional<VerifiedSubmission>> CheckAndVerify(
       const star::v1::SubmitShardResultRequest& request);
 
   const CoordinatorOptions options_;
@@ -111,6 +128,8 @@ class Coordinator {
   StateStore* store_;
   RoundScheduler rounds_;
   std::atomic<uint64_t> generated_tokens_ = 0;
+  absl::Mutex in_flight_mu_;
+  int in_flight_commits_ ABSL_GUARDED_BY(in_flight_mu_) = 0;
 };
 
 }  // namespace star

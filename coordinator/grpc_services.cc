@@ -1,6 +1,10 @@
 #include "coordinator/grpc_services.h"
 
+#include <atomic>
+
 #include "absl/time/time.h"
+#include "grpcpp/alarm.h"
+#include "proto/request_parsing.h"
 #include "service/grpc_status.h"
 
 namespace star {
@@ -9,6 +13,8 @@ namespace {
 // WatchJob repeats an unchanged status this often, so that clients can tell a quiet job from a
 // coordinator they no longer hear (jobs.proto).
 constexpr absl::Duration kWatchKeepalive = absl::Seconds(5);
+// How often a WatchJob call looks at its job's status version.
+constexpr absl::Duration kWatchPoll = absl::Milliseconds(200);
 
 // Runs `handler` and moves its value into `response`.
 template <typename Response, typename Handler>
@@ -23,63 +29,158 @@ grpc::Status Authenticate(const CallAuthenticator* auth, const grpc::ServerConte
   return auth == nullptr ? grpc::Status::OK : auth->Check(context);
 }
 
-}  // namespace
-
-grpc::Status CoordinatorGrpcService::RegisterWorker(grpc::ServerContext* context,
-                                                    const star::v1::RegisterWorkerRequest* request,
-                                                    star::v1::RegisterWorkerResponse* response) {
-  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
-  return Serve(response, [&] { return coordinator_->RegisterWorker(*request); });
-}
-
-grpc::ServerUnaryReactor* CoordinatorGrpcService::LeaseShard(grpc::CallbackServerContext* context,
-                                                              const grpc::ByteBuffer* request,
-                                                              grpc::ByteBuffer* response) {
+// Serves one unary call of the callback API: authenticates it, parses the raw request as a
+// `Request` and calls `handler(request, finish)`, which must call `finish` exactly once, now or
+// later from any thread, with the handler's answer; `finish` serializes it into `response`
+// and ends the call. The call, and so `response`, lives until then.
+template <typename Request, typename Response, typename Handler>
+grpc::ServerUnaryReactor* ServeUnary(const CallAuthenticator* auth,
+                                     grpc::CallbackServerContext* context,
+                                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                     Handler&& handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) {
+  if (grpc::Status s = Authenticate(auth, *context); !s.ok()) {
     reactor->Finish(s);
     return reactor;
   }
-  star::v1::LeaseShardRequest parsed;
+  Request parsed;
   grpc::ByteBuffer bytes(*request);
   if (grpc::Status s = ParseMessage(&bytes, &parsed); !s.ok()) {
     reactor->Finish(s);
     return reactor;
   }
-  // The call, and so `response`, lives until Finish(); the queue answers every wait within
-  // the coordinator's longest long-poll, so Finish() always comes.
-  coordinator_->LeaseShardAsync(
-      parsed, [reactor, response](absl::StatusOr<star::v1::LeaseShardResponse> result) {
-        if (!result.ok()) {
-          reactor->Finish(ToGrpcStatus(result.status()));
-          return;
-        }
-        bool own_buffer = false;
-        reactor->Finish(grpc::SerializationTraits<grpc::protobuf::MessageLite>::Serialize(
-            *result, response, &own_buffer));
-      });
+  handler(parsed, [reactor, response](absl::StatusOr<Response> result) {
+    if (!result.ok()) {
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    bool own_buffer = false;
+    reactor->Finish(grpc::SerializationTraits<grpc::protobuf::MessageLite>::Serialize(
+        *result, response, &own_buffer));
+  });
   return reactor;
 }
 
-grpc::Status CoordinatorGrpcService::RenewLease(grpc::ServerContext* context,
-                                                const star::v1::RenewLeaseRequest* request,
-                                                star::v1::RenewLeaseResponse* response) {
-  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
-  return Serve(response, [&] { return coordinator_->RenewLease(*request); });
+bool JobEnded(const star::v1::JobStatus& status) {
+  return status.state() == star::v1::JOB_STATE_SUCCEEDED ||
+         status.state() == star::v1::JOB_STATE_FAILED ||
+         status.state() == star::v1::JOB_STATE_CANCELLED;
 }
 
-grpc::Status CoordinatorGrpcService::SubmitShardResult(
-    grpc::ServerContext* context, const star::v1::SubmitShardResultRequest* request,
-    star::v1::SubmitShardResultResponse* response) {
-  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
-  return Serve(response, [&] { return coordinator_->SubmitShardResult(*request); });
+// One WatchJob call: writes the job's status at once, then whenever its version changed (looked
+// at every kWatchPoll, on a gRPC timer) or kWatchKeepalive passed, and finishes after writing
+// an ended job. At most one operation (a write or a timer) is outstanding, and the call
+// finishes from the completion of the last one, so nothing is pending when gRPC deletes the
+// reactor. A cancelled call is noticed by the next timer (no timer is cancelled, which would
+// race with its own callback). Two timers take turns, so that none is set again from inside
+// its own callback.
+class WatchJobReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  // `runner` null: the call finishes at once with `refusal`.
+  WatchJobReactor(JobRunner* runner, const grpc::Status& refusal) : runner_(runner) {
+    if (runner_ == nullptr) {
+      Finish(refusal);
+      return;
+    }
+    Look();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+    if (ended_) return Finish(grpc::Status::OK);
+    Wait();
+  }
+
+  void OnCancel() override { cancelled_ = true; }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Writes the status if it changed (or the keepalive is due), else waits again.
+  void Look() {
+    auto [status, version] = runner_->WaitForChange(version_, absl::ZeroDuration());
+    if (version == version_ && absl::Now() - last_write_ < kWatchKeepalive) return Wait();
+    version_ = version;
+    ended_ = JobEnded(status);
+    last_write_ = absl::Now();
+    buffer_.Clear();  // the previous write is done with it
+    bool own_buffer = false;
+    if (grpc::Status s = grpc::SerializationTraits<grpc::protobuf::MessageLite>::Serialize(
+            status, &buffer_, &own_buffer);
+        !s.ok()) {
+      return Finish(s);
+    }
+    StartWrite(&buffer_);
+  }
+
+  void Wait() {
+    grpc::Alarm& alarm = alarms_[next_alarm_];
+    next_alarm_ = 1 - next_alarm_;
+    alarm.Set(absl::ToChronoTime(absl::Now() + kWatchPoll), [this](bool fired) {
+      if (!fired || cancelled_) {
+        return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      }
+      Look();
+    });
+  }
+
+  JobRunner* const runner_;
+  uint64_t version_ = 0;
+  bool ended_ = false;
+  absl::Time last_write_ = absl::InfinitePast();
+  grpc::ByteBuffer buffer_;
+  std::atomic<bool> cancelled_ = false;
+  grpc::Alarm alarms_[2];
+  int next_alarm_ = 0;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CoordinatorGrpcService::RegisterWorker(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return ServeUnary<star::v1::RegisterWorkerRequest, star::v1::RegisterWorkerResponse>(
+      auth_, context, request, response, [this](const auto& parsed, auto finish) {
+        finish(coordinator_->RegisterWorker(parsed));
+      });
 }
 
-grpc::Status TrainingGrpcService::JoinRound(grpc::ServerContext* context,
-                                            const star::v1::JoinRoundRequest* request,
-                                            star::v1::JoinRoundResponse* response) {
-  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
-  return Serve(response, [&] { return coordinator_->JoinRound(*request); });
+grpc::ServerUnaryReactor* CoordinatorGrpcService::LeaseShard(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
+  // The queue answers every wait within the coordinator's longest long-poll.
+  return ServeUnary<star::v1::LeaseShardRequest, star::v1::LeaseShardResponse>(
+      auth_, context, request, response, [this](const auto& parsed, auto finish) {
+        coordinator_->LeaseShardAsync(parsed, std::move(finish));
+      });
+}
+
+grpc::ServerUnaryReactor* CoordinatorGrpcService::RenewLease(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
+  return ServeUnary<star::v1::RenewLeaseRequest, star::v1::RenewLeaseResponse>(
+      auth_, context, request, response, [this](const auto& parsed, auto finish) {
+        finish(coordinator_->RenewLease(parsed));
+      });
+}
+
+grpc::ServerUnaryReactor* CoordinatorGrpcService::SubmitShardResult(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  // The store answers every commit, failed ones included.
+  return ServeUnary<star::v1::SubmitShardResultRequest, star::v1::SubmitShardResultResponse>(
+      auth_, context, request, response, [this](const auto& parsed, auto finish) {
+        coordinator_->SubmitShardResultAsync(parsed, std::move(finish));
+      });
+}
+
+grpc::ServerUnaryReactor* TrainingGrpcService::JoinRound(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* request,
+                                                          grpc::ByteBuffer* response) {
+  return ServeUnary<star::v1::JoinRoundRequest, star::v1::JoinRoundResponse>(
+      auth_, context, request, response, [this](const auto& parsed, auto finish) {
+        coordinator_->JoinRoundAsync(parsed, std::move(finish));
+      });
 }
 
 grpc::Status TrainingGrpcService::StreamExamples(
@@ -143,29 +244,21 @@ grpc::Status JobsGrpcService::CancelJob(
   return Serve(response, [&] { return jobs_->Cancel(request->job_id()); });
 }
 
-grpc::Status JobsGrpcService::WatchJob(grpc::ServerContext* context,
-                                       const star::v1::GetJobRequest* request,
-                                       grpc::ServerWriter<star::v1::JobStatus>* writer) {
-  if (grpc::Status s = Authenticate(auth_, *context); !s.ok()) return s;
-  JobRunner* runner = jobs_->Find(request->job_id());
-  if (runner == nullptr) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, "job_id '" + request->job_id() + "' is unknown");
-  }
-  uint64_t version = 0;
-  absl::Time last_write = absl::InfinitePast();
-  while (!context->IsCancelled()) {
-    auto [status, seen] = runner->WaitForChange(version, absl::Seconds(1));
-    if (seen == version && absl::Now() - last_write < kWatchKeepalive) continue;
-    version = seen;
-    if (!writer->Write(status)) break;
-    last_write = absl::Now();
-    if (status.state() == star::v1::JOB_STATE_SUCCEEDED ||
-        status.state() == star::v1::JOB_STATE_FAILED ||
-        status.state() == star::v1::JOB_STATE_CANCELLED) {
-      break;
+grpc::ServerWriteReactor<grpc::ByteBuffer>* JobsGrpcService::WatchJob(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  star::v1::GetJobRequest parsed;
+  grpc::ByteBuffer bytes(*request);
+  grpc::Status status = Authenticate(auth_, *context);
+  if (status.ok()) status = ParseMessage(&bytes, &parsed);
+  JobRunner* runner = nullptr;
+  if (status.ok()) {
+    runner = jobs_->Find(parsed.job_id());
+    if (runner == nullptr) {
+      status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                            "job_id '" + parsed.job_id() + "' is unknown");
     }
   }
-  return grpc::Status::OK;
+  return new WatchJobReactor(runner, status);
 }
 
 grpc::Status JobsGrpcService::GetCluster(

@@ -14,14 +14,19 @@
 
 namespace star {
 
-// LeaseShard is served with gRPC's callback API: a worker waiting for a shard costs a queue
-// entry (ShardQueue::LeaseAsync), not a server thread; the other calls are short and served by
-// the synchronous server's threads. It takes the raw request bytes and parses them itself
+// Every call is served with gRPC's callback API, so that no call holds a server thread while
+// it waits: a worker waiting for a shard is a queue entry (ShardQueue::LeaseAsync), a
+// submission waiting for its durable commit is an entry of the store's group commit
+// (StateStore::CompleteShardAsync), and the short calls run on gRPC's callback threads. The
+// methods take the raw request bytes and parse them with the project's parser
 // (proto/request_parsing.h), because gRPC 1.51 answers a callback request that does not parse
 // with UNIMPLEMENTED rather than the parser's INVALID_ARGUMENT.
 class CoordinatorGrpcService final
-    : public star::v1::Coordinator::WithRawCallbackMethod_LeaseShard<
-          star::v1::Coordinator::Service> {
+    : public star::v1::Coordinator::WithRawCallbackMethod_RegisterWorker<
+          star::v1::Coordinator::WithRawCallbackMethod_LeaseShard<
+              star::v1::Coordinator::WithRawCallbackMethod_RenewLease<
+                  star::v1::Coordinator::WithRawCallbackMethod_SubmitShardResult<
+                      star::v1::Coordinator::Service>>>> {
  public:
   // Both must outlive the service. Every call is first checked by `auth` (null: none); a call
   // it refuses answers UNAUTHENTICATED and does not reach the coordinator.
@@ -29,31 +34,36 @@ class CoordinatorGrpcService final
                                   const CallAuthenticator* auth = nullptr)
       : coordinator_(coordinator), auth_(auth) {}
 
-  grpc::Status RegisterWorker(grpc::ServerContext* context,
-                              const star::v1::RegisterWorkerRequest* request,
-                              star::v1::RegisterWorkerResponse* response) override;
+  grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* LeaseShard(grpc::CallbackServerContext* context,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
-  grpc::Status RenewLease(grpc::ServerContext* context, const star::v1::RenewLeaseRequest* request,
-                          star::v1::RenewLeaseResponse* response) override;
-  grpc::Status SubmitShardResult(grpc::ServerContext* context,
-                                 const star::v1::SubmitShardResultRequest* request,
-                                 star::v1::SubmitShardResultResponse* response) override;
+  grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* SubmitShardResult(grpc::CallbackServerContext* context,
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
 
  private:
   Coordinator* coordinator_;
   const CallAuthenticator* auth_;
 };
 
-class TrainingGrpcService final : public star::v1::Training::Service {
+// JoinRound is a callback method (a rank waiting for its round is an entry of the round
+// scheduler, RoundScheduler::JoinAsync, not a server thread); the other calls are short.
+class TrainingGrpcService final
+    : public star::v1::Training::WithRawCallbackMethod_JoinRound<star::v1::Training::Service> {
  public:
   // As CoordinatorGrpcService.
   explicit TrainingGrpcService(Coordinator* coordinator, const CallAuthenticator* auth = nullptr)
       : coordinator_(coordinator), auth_(auth) {}
 
-  grpc::Status JoinRound(grpc::ServerContext* context, const star::v1::JoinRoundRequest* request,
-                         star::v1::JoinRoundResponse* response) override;
+  grpc::ServerUnaryReactor* JoinRound(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::Status StreamExamples(grpc::ServerContext* context,
                               const star::v1::StreamExamplesRequest* request,
                               grpc::ServerWriter<star::v1::TrainingExample>* writer) override;
@@ -67,7 +77,10 @@ class TrainingGrpcService final : public star::v1::Training::Service {
   const CallAuthenticator* auth_;
 };
 
-class JobsGrpcService final : public star::v1::Jobs::Service {
+// WatchJob is a callback method: a watcher is a reactor that looks at the job's status version
+// on a timer and writes when it changed, not a server thread.
+class JobsGrpcService final
+    : public star::v1::Jobs::WithRawCallbackMethod_WatchJob<star::v1::Jobs::Service> {
  public:
   // All must outlive the service. Every call is first checked by `auth` (null: none); a call
   // it refuses answers UNAUTHENTICATED and reaches neither the coordinator nor the jobs.
@@ -83,8 +96,8 @@ class JobsGrpcService final : public star::v1::Jobs::Service {
                         star::v1::ListJobsResponse* response) override;
   grpc::Status CancelJob(grpc::ServerContext* context, const star::v1::CancelJobRequest* request,
                          star::v1::JobStatus* response) override;
-  grpc::Status WatchJob(grpc::ServerContext* context, const star::v1::GetJobRequest* request,
-                        grpc::ServerWriter<star::v1::JobStatus>* writer) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchJob(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* request) override;
   grpc::Status GetCluster(grpc::ServerContext* context, const star::v1::GetClusterRequest* request,
                           star::v1::ClusterStatus* response) override;
 

@@ -2,11 +2,28 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "coordinator/round_backend.h"
 
 namespace star {
+
+RoundScheduler::~RoundScheduler() {
+  std::vector<Answer> answers;
+  std::thread ticker;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    closed_ = true;
+    answers = TakeAnsweredLocked(absl::Now());
+    ticker = std::move(ticker_);
+    tick_.Signal();
+  }
+  if (ticker.joinable()) ticker.join();
+  for (Answer& a : answers) a.done(std::move(a.assignment));
+}
 
 absl::Status RoundScheduler::Submit(RoundPlan plan) {
   const star::v1::RoundAssignment& a = plan.assignment;
@@ -16,16 +33,21 @@ absl::Status RoundScheduler::Submit(RoundPlan plan) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "round '%s' has %d examples for %d ranks", a.round_id(), plan.examples.size(), a.world_size()));
   }
-  absl::MutexLock lock(&mu_);
-  if (rounds_.contains(a.round_id())) {
-    return absl::AlreadyExistsError(absl::StrFormat("round '%s' exists", a.round_id()));
+  std::vector<Answer> answers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (rounds_.contains(a.round_id())) {
+      return absl::AlreadyExistsError(absl::StrFormat("round '%s' exists", a.round_id()));
+    }
+    plan.assignment.set_total_examples(plan.examples.size());
+    std::string id = a.round_id();
+    rounds_[id].plan = std::move(plan);
+    rounds_[id].submitted = absl::Now();
+    forming_.push_back(id);
+    FormRoundsLocked();
+    answers = TakeAnsweredLocked(absl::Now());
   }
-  plan.assignment.set_total_examples(plan.examples.size());
-  std::string id = a.round_id();
-  rounds_[id].plan = std::move(plan);
-  rounds_[id].submitted = absl::Now();
-  forming_.push_back(id);
-  FormRoundsLocked();
+  for (Answer& answer : answers) answer.done(std::move(answer.assignment));
   return absl::OkStatus();
 }
 
@@ -35,8 +57,8 @@ void RoundScheduler::FormRoundsLocked() {
     uint32_t world = round.plan.assignment.world_size();
     // Only waiters without an assignment count.
     std::vector<Waiter*> free;
-    for (Waiter* w : waiting_) {
-      if (!w->assignment) free.push_back(w);
+    for (const std::unique_ptr<Waiter>& w : waiting_) {
+      if (!w->assignment) free.push_back(w.get());
     }
     if (free.size() < world) {
       const bool settled = round.plan.min_world_size > 0 && !free.empty() &&
@@ -78,20 +100,86 @@ void RoundScheduler::FormRoundsLocked() {
 
 std::optional<star::v1::RoundAssignment> RoundScheduler::Join(
     const star::v1::JoinRoundRequest& request, absl::Duration wait) {
-  Waiter waiter{request, std::nullopt};
-  absl::MutexLock lock(&mu_);
-  if (closed_) return std::nullopt;
-  waiting_.push_back(&waiter);
-  FormRoundsLocked();
-  auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return waiter.assignment.has_value() || closed_; };
-  // Wake every second: a round that waits for fewer ranks forms once its settle time passed.
-  const absl::Time deadline = absl::Now() + wait;
-  while (!done() && absl::Now() < deadline) {
-    mu_.AwaitWithDeadline(absl::Condition(&done), std::min(deadline, absl::Now() + absl::Seconds(1)));
-    if (!done()) FormRoundsLocked();
+  absl::Notification answered;
+  std::optional<star::v1::RoundAssignment> out;
+  absl::Status queued =
+      JoinAsync(request, wait, [&](std::optional<star::v1::RoundAssignment> assignment) {
+        out = std::move(assignment);
+        answered.Notify();
+      });
+  if (!queued.ok()) return std::nullopt;
+  answered.WaitForNotification();
+  return out;
+}
+
+absl::Status RoundScheduler::JoinAsync(const star::v1::JoinRoundRequest& request,
+                                       absl::Duration wait, JoinCallback done) {
+  std::vector<Answer> answers;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+      if ((*it)->request.trainer_id() == request.trainer_id() && !(*it)->assignment) {
+        answers.push_back({std::move((*it)->done), std::nullopt});
+        waiting_.erase(it);
+        break;
+      }
+    }
+    if (waiting_.size() >= kMaxJoinWaiters) {
+      status = absl::ResourceExhaustedError(absl::StrFormat(
+          "%d trainers are already waiting for a round; ask again later", waiting_.size()));
+    } else {
+      waiting_.push_back(std::make_unique<Waiter>(
+          Waiter{.request = request, .deadline = now + wait, .done = std::move(done)}));
+      if (!closed_) FormRoundsLocked();
+      std::vector<Answer> formed = TakeAnsweredLocked(now);
+      std::move(formed.begin(), formed.end(), std::back_inserter(answers));
+      if (!waiting_.empty()) {
+        if (!ticker_.joinable()) ticker_ = std::thread([this] { Tick(); });
+        tick_.Signal();
+      }
+    }
   }
-  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), &waiter));
-  return waiter.assignment;
+  for (Answer& answer : answers) answer.done(std::move(answer.assignment));
+  return status;
+}
+
+std::vector<RoundScheduler::Answer> RoundScheduler::TakeAnsweredLocked(absl::Time now) {
+  std::vector<Answer> answers;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    Waiter& w = **it;
+    if (w.assignment || closed_ || w.deadline <= now) {
+      answers.push_back({std::move(w.done), std::move(w.assignment)});
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return answers;
+}
+
+void RoundScheduler::Tick() {
+  while (true) {
+    std::vector<Answer> answers;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      // Idle while nobody waits; otherwise wake at the first deadline and at least once a
+      // second (a round waiting for fewer ranks forms once its settle time passed).
+      if (waiting_.empty()) {
+        tick_.Wait(&mu_);
+      } else {
+        absl::Time wake = absl::Now() + absl::Seconds(1);
+        for (const std::unique_ptr<Waiter>& w : waiting_) wake = std::min(wake, w->deadline);
+        tick_.WaitWithDeadline(&mu_, wake);
+      }
+      if (stopping_) return;
+      if (!closed_) FormRoundsLocked();
+      answers = TakeAnsweredLocked(absl::Now());
+    }
+    for (Answer& answer : answers) answer.done(std::move(answer.assignment));
+  }
 }
 
 absl::StatusOr<const RoundScheduler::Round*> RoundScheduler::FindLocked(
@@ -195,8 +283,13 @@ std::optional<RoundProgress> RoundScheduler::WaitForEnd(const std::string& round
 }
 
 void RoundScheduler::Close() {
-  absl::MutexLock lock(&mu_);
-  closed_ = true;
+  std::vector<Answer> answers;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    answers = TakeAnsweredLocked(absl::Now());
+  }
+  for (Answer& answer : answers) answer.done(std::move(answer.assignment));
 }
 
 }  // namespace star

@@ -123,7 +123,7 @@ absl::Status ShardQueue::Add(star::v1::Shard shard, bool done) {
     return absl::AlreadyExistsError(absl::StrFormat("shard '%s' is already queued", id));
   }
   Entry& entry = shards_[id];
-  entry.shard = std::move(shard);
+  entry.shard = std::make_shared<const star::v1::Shard>(std::move(shard));
   ++counts_[static_cast<int>(State::kPending)];
   if (done) {
     SetStateLocked(id, entry, State::kDone);
@@ -276,10 +276,10 @@ absl::StatusOr<ShardQueue::Completion> ShardQueue::CheckCompletionLocked(
   return Completion{entry.shard, /*duplicate=*/false};
 }
 
-std::optional<star::v1::Shard> ShardQueue::Find(const std::string& shard_id) const {
+std::shared_ptr<const star::v1::Shard> ShardQueue::Find(const std::string& shard_id) const {
   absl::MutexLock lock(&mu_);
   auto it = shards_.find(shard_id);
-  if (it == shards_.end()) return std::nullopt;
+  if (it == shards_.end()) return nullptr;
   return it->second.shard;
 }
 
@@ -303,10 +303,12 @@ bool ShardQueue::AllDone() const {
 std::optional<std::string> ShardQueue::FailedShard() const {
   absl::MutexLock lock(&mu_);
   if (counts_[static_cast<int>(State::kFailed)] == 0) return std::nullopt;
+  // The first by id, whatever the map's order.
+  std::optional<std::string> first;
   for (const auto& [id, entry] : shards_) {
-    if (entry.state == State::kFailed) return id;
+    if (entry.state == State::kFailed && (!first || id < *first)) first = id;
   }
-  return std::nullopt;
+  return first;
 }
 
 void ShardQueue::Clear() {

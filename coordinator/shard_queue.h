@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -30,7 +31,8 @@ namespace star {
 
 struct ShardLease {
   std::string lease_id;
-  star::v1::Shard shard;
+  // Shared with the queue, never changed: a lease costs no copy of the shard.
+  std::shared_ptr<const star::v1::Shard> shard;
   absl::Time expires;
 };
 
@@ -84,7 +86,7 @@ class ShardQueue {
                                    absl::Duration lease_timeout);
 
   struct Completion {
-    star::v1::Shard shard;
+    std::shared_ptr<const star::v1::Shard> shard;
     // True when the shard was already done: the caller must change nothing.
     bool duplicate = false;
   };
@@ -104,8 +106,8 @@ class ShardQueue {
   // Returns expired leases' shards to the queue; Lease() also does this itself.
   void ExpireLeases();
 
-  // A copy of the shard with this id, as it was added; nullopt when unknown.
-  std::optional<star::v1::Shard> Find(const std::string& shard_id) const;
+  // The shard with this id, as it was added; nullptr when unknown.
+  std::shared_ptr<const star::v1::Shard> Find(const std::string& shard_id) const;
 
   ShardCounts Counts() const;
   // True when every shard added is done (and at least one was added).
@@ -125,7 +127,7 @@ class ShardQueue {
  private:
   enum class State { kPending, kLeased, kDone, kFailed };
   struct Entry {
-    star::v1::Shard shard;
+    std::shared_ptr<const star::v1::Shard> shard;
     State state = State::kPending;
     int leases = 0;
     std::string lease_id;
@@ -165,10 +167,10 @@ class ShardQueue {
   const int max_leases_;
   mutable absl::Mutex mu_;
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, Entry> shards_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Entry> shards_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> pending_ ABSL_GUARDED_BY(mu_);
   // lease id -> shard id, for every lease ever issued in this pass.
-  std::map<std::string, std::string> leases_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> leases_ ABSL_GUARDED_BY(mu_);
   int64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   // Shards in each State, and the leased ones by expiry: leasing, renewing and expiring cost
   // O(log n) however many shards a pass has.
@@ -177,7 +179,7 @@ class ShardQueue {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   // LeaseAsync() waiters in arrival order (by sequence number), and each worker's one.
   std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, uint64_t> waiter_of_worker_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> waiter_of_worker_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<absl::Time, uint64_t>> waiter_deadlines_ ABSL_GUARDED_BY(mu_);
   uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;
   // Signalled when the dispatcher has work: a waiter came, a shard became pending, the queue

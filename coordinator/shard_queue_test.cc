@@ -30,7 +30,7 @@ TEST_F(ShardQueueTest, LeasesShardsInOrderAndCountsThem) {
   ASSERT_TRUE(queue_.Add(MakeShard("s2")).ok());
   std::optional<ShardLease> a = queue_.Lease("w1", kLease, absl::ZeroDuration());
   ASSERT_TRUE(a.has_value());
-  EXPECT_EQ(a->shard.shard_id(), "s1");
+  EXPECT_EQ(a->shard->shard_id(), "s1");
   EXPECT_EQ(a->expires, Now() + kLease);
   ShardCounts counts = queue_.Counts();
   EXPECT_EQ(counts.pending, 1);
@@ -57,7 +57,7 @@ TEST_F(ShardQueueTest, LongPollReturnsAsSoonAsAShardIsAdded) {
   ASSERT_TRUE(queue_.Add(MakeShard("late")).ok());
   waiter.join();
   ASSERT_TRUE(got.has_value());
-  EXPECT_EQ(got->shard.shard_id(), "late");
+  EXPECT_EQ(got->shard->shard_id(), "late");
 }
 
 TEST_F(ShardQueueTest, CloseWakesWaiters) {
@@ -76,7 +76,7 @@ TEST_F(ShardQueueTest, ExpiredLeaseReturnsShardToQueue) {
   Advance(kLease);
   std::optional<ShardLease> second = queue_.Lease("w2", kLease, absl::ZeroDuration());
   ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(second->shard.shard_id(), "s1");
+  EXPECT_EQ(second->shard->shard_id(), "s1");
   EXPECT_NE(second->lease_id, first->lease_id);
   EXPECT_EQ(queue_.Counts().expired_total, 1);
 
@@ -162,7 +162,7 @@ TEST_F(ShardQueueTest, ShardsAddedAsDoneAreNotLeasedAndAcknowledgeLateSubmission
   ASSERT_TRUE(queue_.Add(MakeShard("s2")).ok());
   std::optional<ShardLease> lease = queue_.Lease("w1", kLease, absl::ZeroDuration());
   ASSERT_TRUE(lease.has_value());
-  EXPECT_EQ(lease->shard.shard_id(), "s2");
+  EXPECT_EQ(lease->shard->shard_id(), "s2");
   EXPECT_FALSE(queue_.Lease("w1", kLease, absl::ZeroDuration()).has_value());
   // CheckCompletion changes nothing; MarkDone does.
   ASSERT_FALSE(queue_.CheckCompletion("w1", lease->lease_id, "s2")->duplicate);
@@ -191,12 +191,12 @@ TEST_F(ShardQueueTest, AsyncWaitersAreServedInOrderTimedOutAndAnsweredOnClose) {
   ASSERT_TRUE(queue_.Add(MakeShard("a")).ok());
   ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ASSERT_TRUE(first.lease.has_value());
-  EXPECT_EQ(first.lease->shard.shard_id(), "a");
+  EXPECT_EQ(first.lease->shard->shard_id(), "a");
   EXPECT_FALSE(second.done.HasBeenNotified());
   ASSERT_TRUE(queue_.Add(MakeShard("b")).ok());
   ASSERT_TRUE(second.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ASSERT_TRUE(second.lease.has_value());
-  EXPECT_EQ(second.lease->shard.shard_id(), "b");
+  EXPECT_EQ(second.lease->shard->shard_id(), "b");
 
   const absl::Time start = absl::Now();
   ASSERT_TRUE(queue_.LeaseAsync("w3", kLease, absl::Milliseconds(50), answer_into(&timed_out)).ok());

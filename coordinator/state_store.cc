@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace star {
@@ -109,8 +110,8 @@ class Statement {
 }  // namespace
 
 struct StateStore::PendingCompletion {
-  ShardCompletion* completion;
-  bool done = false;
+  ShardCompletion completion;
+  std::function<void(absl::StatusOr<bool>)> done;
   absl::StatusOr<bool> result = false;
 };
 
@@ -121,6 +122,14 @@ std::string StateStore::PathIn(const std::string& state_dir) {
 StateStore::StateStore(sqlite3* db, std::string path) : path_(std::move(path)), db_(db) {}
 
 StateStore::~StateStore() {
+  std::thread committer;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+    committer = std::move(committer_);
+  }
+  // The commit thread finishes what waits before it ends.
+  if (committer.joinable()) committer.join();
   absl::MutexLock lock(&db_mu_);
   sqlite3_close_v2(db_);
 }
@@ -277,34 +286,47 @@ absl::StatusOr<std::vector<StoredShard>> StateStore::ShardsOfPass(const std::str
 }
 
 absl::StatusOr<bool> StateStore::CompleteShard(ShardCompletion completion) {
-  PendingCompletion pending{&completion};
-  queue_mu_.Lock();
-  queue_.push_back(&pending);
-  while (!pending.done) {
-    if (committing_) {
-      committed_.Wait(&queue_mu_);
-      continue;
-    }
-    // Lead: commit everything that waits, this completion included.
-    committing_ = true;
-    std::vector<PendingCompletion*> batch;
-    batch.swap(queue_);
-    queue_mu_.Unlock();
-    CommitBatch(batch);
-    queue_mu_.Lock();
-    committing_ = false;
-    for (PendingCompletion* p : batch) p->done = true;
-    committed_.SignalAll();
-  }
-  queue_mu_.Unlock();
-  return pending.result;
+  absl::Notification committed;
+  absl::StatusOr<bool> out;
+  CompleteShardAsync(std::move(completion), [&](absl::StatusOr<bool> result) {
+    out = std::move(result);
+    committed.Notify();
+  });
+  committed.WaitForNotification();
+  return out;
 }
 
-void StateStore::CommitBatch(const std::vector<PendingCompletion*>& batch) {
+void StateStore::CompleteShardAsync(ShardCompletion completion,
+                                    std::function<void(absl::StatusOr<bool>)> done) {
+  absl::MutexLock lock(&queue_mu_);
+  queue_.push_back(PendingCompletion{.completion = std::move(completion), .done = std::move(done)});
+  if (!committer_.joinable()) committer_ = std::thread([this] { CommitLoop(); });
+}
+
+void StateStore::CommitLoop() {
+  std::vector<PendingCompletion> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&queue_mu_);
+      queue_mu_.Await(absl::Condition(
+          +[](StateStore* store) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return store->stopping_ || !store->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, nothing left
+      batch.swap(queue_);
+    }
+    CommitBatch(batch);
+    for (PendingCompletion& p : batch) p.done(std::move(p.result));
+    batch.clear();
+  }
+}
+
+void StateStore::CommitBatch(std::vector<PendingCompletion>& batch) {
   absl::MutexLock lock(&db_mu_);
   auto fail_all = [&](const absl::Status& cause) {
-    for (PendingCompletion* p : batch) {
-      p->result = absl::UnavailableError(absl::StrCat("state store: ", cause.message()));
+    for (PendingCompletion& p : batch) {
+      p.result = absl::UnavailableError(absl::StrCat("state store: ", cause.message()));
     }
   };
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return fail_all(s);
@@ -319,14 +341,14 @@ void StateStore::CommitBatch(const std::vector<PendingCompletion*>& batch) {
                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
   bool ok = complete.ok() && accept.ok() && evaluate.ok();
   const int64_t now = NowMillis();
-  for (PendingCompletion* p : batch) {
+  for (PendingCompletion& p : batch) {
     if (!ok) break;
-    ShardCompletion& c = *p->completion;
+    const ShardCompletion& c = p.completion;
     complete.Bind(1, c.shard_id).Bind(2, c.worker_id).Bind(3, now);
     ok = complete.Step() == SQLITE_DONE;
     complete.Reset();
     const bool first = ok && sqlite3_changes(db_) == 1;
-    p->result = first;
+    p.result = first;
     if (!first) continue;
     for (const AcceptedRationale& r : c.accepted) {
       if (!ok) break;

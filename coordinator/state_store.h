@@ -9,15 +9,18 @@
 // A shard completion (the shard marked done together with its accepted rationales and
 // evaluation outcomes) is one transaction, and CompleteShard returns only once it is committed
 // with synchronous=FULL, so a completion acknowledged to a worker survives kill -9 and power
-// loss. Concurrent completions are committed together (group commit: one fsync for all of them).
+// loss. Completions are committed by one thread of the store, all that wait together (group
+// commit: one fsync for all of them); CompleteShardAsync hands one over without waiting.
 //
 // Thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -102,6 +105,11 @@ class StateStore {
   // written). kUnavailable when the database cannot be written (nothing is written; the caller
   // may retry).
   absl::StatusOr<bool> CompleteShard(ShardCompletion completion);
+  // CompleteShard without waiting: `done` is called exactly once with what CompleteShard would
+  // return, from the store's commit thread once the completion's transaction is on disk (or
+  // failed). `done` must not call back into CompleteShard or CompleteShardAsync.
+  void CompleteShardAsync(ShardCompletion completion,
+                          std::function<void(absl::StatusOr<bool>)> done);
 
   // Accepted rationales of one iteration of a job, by question id, each question's in the order
   // they were committed (so the same accepted set reads the same whatever order workers
@@ -128,8 +136,10 @@ class StateStore {
  private:
   StateStore(sqlite3* db, std::string path);
   struct PendingCompletion;
+  // Takes the waiting completions in batches and commits each batch; runs on `committer_`.
+  void CommitLoop();
   // Runs every completion of `batch` in one transaction; sets each one's result.
-  void CommitBatch(const std::vector<PendingCompletion*>& batch);
+  void CommitBatch(std::vector<PendingCompletion>& batch);
   absl::Status Exec(const std::string& sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
   absl::Status Error(const std::string& what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
 
@@ -138,11 +148,12 @@ class StateStore {
   mutable absl::Mutex db_mu_;
   sqlite3* db_ ABSL_GUARDED_BY(db_mu_);
 
-  // Group commit: completions wait in `queue_`; one caller at a time commits all that wait.
+  // Group commit: completions wait in `queue_` until `committer_` (started by the first
+  // completion) takes them all at once.
   absl::Mutex queue_mu_;
-  absl::CondVar committed_;
-  std::vector<PendingCompletion*> queue_ ABSL_GUARDED_BY(queue_mu_);
-  bool committing_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::vector<PendingCompletion> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread committer_ ABSL_GUARDED_BY(queue_mu_);
 };
 
 }  // namespace star
