@@ -1,5 +1,8 @@
 #include "coordinator/cluster_registry.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/random/random.h"
 #include "absl/strings/str_format.h"
 
@@ -44,9 +47,15 @@ star::v1::ClusterStatus ClusterRegistry::Snapshot(absl::Duration max_age) const 
   int64_t oldest = max_age == absl::InfiniteDuration()
                        ? INT64_MIN
                        : absl::ToUnixMillis(now_() - max_age);
+  std::vector<const star::v1::WorkerInfo*> workers;
   for (const auto& [id, info] : workers_) {
-    if (info.last_seen_unix_ms() >= oldest) *out.add_workers() = info;
+    if (info.last_seen_unix_ms() >= oldest) workers.push_back(&info);
   }
+  // By id, as trainers are.
+  std::sort(workers.begin(), workers.end(), [](const auto* a, const auto* b) {
+    return a->worker_id() < b->worker_id();
+  });
+  for (const star::v1::WorkerInfo* info : workers) *out.add_workers() = *info;
   for (const auto& [id, info] : trainers_) {
     if (info.last_seen_unix_ms() >= oldest) *out.add_trainers() = info;
   }

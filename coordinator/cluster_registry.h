@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -41,7 +42,7 @@ class ClusterRegistry {
   std::function<absl::Time()> now_;
   mutable absl::Mutex mu_;
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, star::v1::WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, star::v1::WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, star::v1::TrainerInfo> trainers_ ABSL_GUARDED_BY(mu_);
 };
 

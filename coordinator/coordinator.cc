@@ -142,6 +142,7 @@ struct Coordinator::VerifiedSubmission {
   star::v1::ShardKind kind = star::v1::SHARD_KIND_UNSPECIFIED;
   int questions = 0;
   uint64_t generated_tokens = 0;
+  bool lease_next = false;
   struct Verdict {
     bool rationalized;
     bool verified;
@@ -170,6 +171,7 @@ void Coordinator::SubmitShardResultAsync(
     return answer(duplicate);
   }
   auto submission = std::make_shared<VerifiedSubmission>(**std::move(verified));
+  submission->lease_next = request.lease_next();
   StateStore::ShardCompletion record = std::move(submission->record);
   {
     absl::MutexLock lock(&in_flight_mu_);
@@ -179,6 +181,7 @@ void Coordinator::SubmitShardResultAsync(
   // still finished) is the first; the worker hears once the commit is on disk.
   store_->CompleteShardAsync(
       std::move(record), [this, submission, shard_id = request.shard_id(),
+                          worker_id = request.worker_id(),
                           answer = std::move(answer)](absl::StatusOr<bool> first) {
         if (first.ok()) {
           shards_.MarkDone(shard_id);
@@ -199,8 +202,16 @@ void Coordinator::SubmitShardResultAsync(
           star::v1::SubmitShardResultResponse duplicate;
           duplicate.set_duplicate(true);
           answer(duplicate);
-        } else {
+        } else if (!submission->lease_next) {
           answer(std::move(submission->response));
+        } else {
+          // Without waiting, the queue answers on this thread.
+          star::v1::LeaseShardRequest next;
+          next.set_worker_id(worker_id);
+          LeaseShardAsync(next, [&](absl::StatusOr<star::v1::LeaseShardResponse> lease) {
+            if (lease.ok()) *submission->response.mutable_next() = *std::move(lease);
+            answer(std::move(submission->response));
+          });
         }
         absl::MutexLock lock(&in_flight_mu_);
         --in_flight_commits_;

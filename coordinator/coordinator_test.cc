@@ -85,6 +85,42 @@ TEST_F(CoordinatorTest, SubmissionIsVerifiedAndAcceptedRationalesStoredWithoutTh
   EXPECT_TRUE(coordinator_.shards().AllDone());
 }
 
+TEST_F(CoordinatorTest, ASubmissionAskingForItsNextShardGetsItsLeaseOnlyWhenItCompletesTheShard) {
+  for (const char* id : {"s1", "s2"}) {
+    ASSERT_TRUE(coordinator_.shards().Add(MakeShard(id, star::v1::SHARD_KIND_GENERATE)).ok());
+  }
+  const std::string lease = Lease();
+  star::v1::SubmitShardResultRequest submit = GoodSubmission(lease, "s1");
+  submit.set_lease_next(true);
+  absl::StatusOr<star::v1::SubmitShardResultResponse> r = coordinator_.SubmitShardResult(submit);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted(), 2u);
+  // s2 is leased to this worker with the answer, as LeaseShard would have.
+  ASSERT_FALSE(r->next().lease_id().empty());
+  EXPECT_EQ(r->next().shard().shard_id(), "s2");
+  EXPECT_GT(r->next().lease_expires_unix_ms(), 0);
+  EXPECT_EQ(coordinator_.shards().Counts().leased, 1);
+  // The same submission again (its answer was lost) is a duplicate and leases nothing more.
+  absl::StatusOr<star::v1::SubmitShardResultResponse> again = coordinator_.SubmitShardResult(submit);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->duplicate());
+  EXPECT_TRUE(again->next().lease_id().empty());
+  // A refused submission leases nothing either.
+  star::v1::SubmitShardResultRequest bad = GoodSubmission(r->next().lease_id(), "s2");
+  bad.mutable_results(0)->set_question_id(99);
+  bad.set_lease_next(true);
+  EXPECT_EQ(coordinator_.SubmitShardResult(bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // The next shard completes; nothing is pending, so its answer carries no lease.
+  star::v1::SubmitShardResultRequest last = GoodSubmission(r->next().lease_id(), "s2");
+  last.set_lease_next(true);
+  absl::StatusOr<star::v1::SubmitShardResultResponse> done = coordinator_.SubmitShardResult(last);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_FALSE(done->duplicate());
+  EXPECT_TRUE(done->next().lease_id().empty());
+  EXPECT_TRUE(coordinator_.shards().AllDone());
+}
+
 TEST_F(CoordinatorTest, SecondSubmissionIsAcknowledgedAndIgnored) {
   ASSERT_TRUE(coordinator_.shards().Add(MakeShard("s1", star::v1::SHARD_KIND_GENERATE)).ok());
   std::string lease = Lease();

@@ -1,12 +1,15 @@
-// Workers waiting for a shard cost no server thread: a real coordinator service on loopback,
-// whose synchronous server may use at most kServerThreads threads, holds many times that many
-// LeaseShard long-polls at once, and answers every one of them when shards arrive.
+// Waiting clients cost no server thread: real coordinator services on loopback, whose
+// synchronous server may use at most kServerThreads threads, hold many times that many
+// long-polls at once (LeaseShard, JoinRound, WatchJob) and answer every one of them when what
+// they wait for arrives.
 
 #include <dirent.h>
 
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -14,10 +17,16 @@
 #include "absl/time/clock.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/grpc_services.h"
+#include "coordinator/job_config.h"
+#include "coordinator/job_manager.h"
+#include "files/path_policy.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "service/grpc_server.h"
 #include "star/v1/coordinator.grpc.pb.h"
+#include "star/v1/jobs.grpc.pb.h"
+#include "star/v1/training.grpc.pb.h"
+#include "tests/test_environment.h"
 
 namespace star {
 namespace {
@@ -153,6 +162,182 @@ TEST(LeaseLongPollTest, AWaitThatRunsOutIsAnsweredEmptyAndASecondWaitReplacesThe
     unknown = std::move(r);
   });
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+}
+
+// A job that waits for workers forever (none come), for WatchJob to watch.
+star::v1::JobSpec IdleJob(const testing::TempDir& dir) {
+  star::v1::JobSpec spec = DefaultJobSpec();
+  spec.set_name("watched");
+  spec.set_iterations(1);
+  spec.set_shard_size(4);
+  const std::string m0 = dir.File("m0");
+  std::filesystem::create_directories(m0);
+  for (const char* file : {"config.json", "tokenizer.json"}) {
+    std::filesystem::copy_file(absl::StrCat(STAR_SOURCE_DIR, "/examples/tiny-char-llama/", file),
+                               absl::StrCat(m0, "/", file));
+  }
+  spec.mutable_model()->set_base_checkpoint(m0);
+  auto* add = spec.mutable_task()->mutable_addition();
+  add->set_min_digits(1);
+  add->set_max_digits(2);
+  add->set_train_questions(4);
+  add->set_eval_questions_per_length(2);
+  return spec;
+}
+
+TEST(LongPollTest, ManyMoreWaitingRanksAndWatchersThanServerThreadsAreHeldAndAnswered) {
+  constexpr int kRanks = 300;
+  constexpr int kWatchers = 100;
+  testing::TempDir dir;
+  Coordinator coordinator{CoordinatorOptions{}};
+  JobManager jobs(&coordinator, dir.path(), PathPolicy::Create({dir.path()}).value());
+  TrainingGrpcService training(&coordinator);
+  JobsGrpcService jobs_service(&coordinator, &jobs);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start("127.0.0.1:0",
+                        {{star::v1::Training::service_full_name(), &training},
+                         {star::v1::Jobs::service_full_name(), &jobs_service}},
+                        nullptr, kServerThreads);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto training_stub = star::v1::Training::NewStub(channel);
+  auto jobs_stub = star::v1::Jobs::NewStub(channel);
+  absl::StatusOr<std::string> job = jobs.Submit(IdleJob(dir));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const int threads_before = ThreadsOfThisProcess();
+
+  // kRanks trainer ranks wait (20 s) for a round that does not exist yet.
+  struct Join {
+    grpc::ClientContext context;
+    star::v1::JoinRoundResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<star::v1::JoinRoundResponse>> reader;
+  };
+  grpc::CompletionQueue cq;
+  std::vector<std::unique_ptr<Join>> joins;
+  for (int i = 0; i < kRanks; ++i) {
+    auto join = std::make_unique<Join>();
+    join->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    star::v1::JoinRoundRequest request;
+    request.set_trainer_id(absl::StrCat("t", 1000 + i));
+    request.set_hostname("127.0.0.1");
+    request.set_store_port(20000);
+    request.set_wait_ms(20000);
+    join->reader = training_stub->PrepareAsyncJoinRound(&join->context, request, &cq);
+    join->reader->StartCall();
+    join->reader->Finish(&join->response, &join->status, join.get());
+    joins.push_back(std::move(join));
+  }
+  // kWatchers clients watch the job, each on its own thread reading the stream.
+  std::vector<std::unique_ptr<grpc::ClientContext>> watch_contexts;
+  std::vector<star::v1::JobStatus> last(kWatchers);
+  std::vector<int> reads(kWatchers, 0);
+  std::vector<grpc::Status> watch_status(kWatchers);
+  std::vector<std::thread> watchers;
+  for (int i = 0; i < kWatchers; ++i) {
+    watch_contexts.push_back(std::make_unique<grpc::ClientContext>());
+    watch_contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  }
+  const int threads_with_watchers = ThreadsOfThisProcess() + kWatchers;
+  for (int i = 0; i < kWatchers; ++i) {
+    watchers.emplace_back([&, i] {
+      star::v1::GetJobRequest request;
+      request.set_job_id(*job);
+      auto reader = jobs_stub->WatchJob(watch_contexts[i].get(), request);
+      star::v1::JobStatus status;
+      while (reader->Read(&status)) {
+        last[i] = status;
+        ++reads[i];
+      }
+      watch_status[i] = reader->Finish();
+    });
+  }
+  // Every rank waits in the round scheduler and every watcher has its first status.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (coordinator.GetCluster().trainers_size() < kRanks && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(coordinator.GetCluster().trainers_size(), kRanks);
+  absl::SleepFor(absl::Seconds(1));
+  // No thread per waiting call: that would be 400 more (the watchers' own client threads are
+  // counted out).
+  EXPECT_LT(ThreadsOfThisProcess() - threads_with_watchers, 100)
+      << "threads before the calls " << threads_before;
+
+  // A round for every waiting rank forms: each gets its own rank.
+  RoundPlan plan;
+  plan.assignment.set_round_id("wide");
+  plan.assignment.set_world_size(kRanks);
+  plan.assignment.set_steps(1);
+  for (uint64_t i = 0; i < kRanks; ++i) plan.examples.emplace_back().set_example_id(i);
+  ASSERT_TRUE(coordinator.rounds().Submit(std::move(plan)).ok());
+  std::set<uint32_t> ranks;
+  for (int i = 0; i < kRanks; ++i) {
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+    ASSERT_TRUE(ok);
+    Join* join = static_cast<Join*>(tag);
+    ASSERT_TRUE(join->status.ok()) << join->status.error_message();
+    ASSERT_TRUE(join->response.has_assignment());
+    EXPECT_EQ(join->response.assignment().round_id(), "wide");
+    ranks.insert(join->response.assignment().rank());
+  }
+  EXPECT_EQ(ranks.size(), static_cast<size_t>(kRanks));
+
+  // The job is cancelled: every watcher sees it end and its stream close.
+  ASSERT_TRUE(jobs.Cancel(*job).ok());
+  for (std::thread& t : watchers) t.join();
+  for (int i = 0; i < kWatchers; ++i) {
+    EXPECT_TRUE(watch_status[i].ok()) << i << ": " << watch_status[i].error_message();
+    EXPECT_GE(reads[i], 2) << i;  // the first status and the end
+    EXPECT_EQ(last[i].state(), star::v1::JOB_STATE_CANCELLED) << i;
+  }
+  (*server)->Shutdown(absl::Seconds(1));
+  cq.Shutdown();
+}
+
+TEST(LongPollTest, AWatcherThatGoesAwayEndsItsCall) {
+  testing::TempDir dir;
+  Coordinator coordinator{CoordinatorOptions{}};
+  JobManager jobs(&coordinator, dir.path(), PathPolicy::Create({dir.path()}).value());
+  JobsGrpcService jobs_service(&coordinator, &jobs);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start("127.0.0.1:0", {{star::v1::Jobs::service_full_name(), &jobs_service}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = star::v1::Jobs::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  absl::StatusOr<std::string> job = jobs.Submit(IdleJob(dir));
+  ASSERT_TRUE(job.ok()) << job.status();
+  {
+    grpc::ClientContext context;
+    star::v1::GetJobRequest request;
+    request.set_job_id(*job);
+    auto reader = stub->WatchJob(&context, request);
+    star::v1::JobStatus status;
+    ASSERT_TRUE(reader->Read(&status));
+    EXPECT_EQ(status.job_id(), *job);
+    context.TryCancel();
+    while (reader->Read(&status)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // An unknown job is refused at once, naming it.
+  grpc::ClientContext context;
+  star::v1::GetJobRequest request;
+  request.set_job_id("no-such-job");
+  auto reader = stub->WatchJob(&context, request);
+  star::v1::JobStatus status;
+  EXPECT_FALSE(reader->Read(&status));
+  grpc::Status refused = reader->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(refused.error_message().find("no-such-job"), std::string::npos);
+  ASSERT_TRUE(jobs.Cancel(*job).ok());
+  // The server shuts down with no call left open (a reactor still waiting would hold it).
+  const absl::Time start = absl::Now();
+  (*server)->Shutdown(absl::Seconds(5));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
 }
 
 }  // namespace

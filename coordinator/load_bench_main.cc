@@ -70,6 +70,7 @@ struct BenchFlags {
   int64_t driver_threads = 2;
   int64_t generate_ms = 2000;
   int64_t timeout_s = 900;
+  bool lease_with_submit = true;
 };
 
 // The bench's task, as a job would name it: 1-5 digit sums in the paper's scratchpad format.
@@ -176,12 +177,7 @@ class SimulatedWorker {
           return false;
         }
         lease_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - call_start_));
-        state_ = State::kHolding;
-        // Where a real worker would generate: 0.5-1.5 times --generate-ms.
-        alarm_.Set(cq_,
-                   DeadlineIn(absl::Milliseconds(absl::Uniform<int64_t>(
-                       gen_, flags_.generate_ms / 2, flags_.generate_ms * 3 / 2 + 1))),
-                   this);
+        Hold();
         return true;
       case State::kHolding:
         Submit();
@@ -189,8 +185,16 @@ class SimulatedWorker {
       case State::kSubmitting:
         if (ok && status_.ok()) {
           ++submissions;
+          submit_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - call_start_));
         } else {
           ++errors;
+        }
+        if (ok && status_.ok() && !submitted_.next().lease_id().empty()) {
+          // The submission brought the next lease: its wait was the submission's round trip.
+          lease_ms.push_back(submit_ms.back());
+          lease_ = std::move(*submitted_.mutable_next());
+          Hold();
+          return true;
         }
         Lease();
         return true;
@@ -204,6 +208,7 @@ class SimulatedWorker {
   State state() const { return state_; }
 
   std::vector<double> lease_ms;
+  std::vector<double> submit_ms;
   int64_t submissions = 0;
   int64_t errors = 0;
 
@@ -217,6 +222,15 @@ class SimulatedWorker {
     reader->StartCall();
     reader->Finish(response, &status_, this);
     // The reader may go: the call lives on in the completion queue until its tag comes back.
+  }
+
+  // Where a real worker would generate: 0.5-1.5 times --generate-ms.
+  void Hold() {
+    state_ = State::kHolding;
+    alarm_.Set(cq_,
+               DeadlineIn(absl::Milliseconds(absl::Uniform<int64_t>(
+                   gen_, flags_.generate_ms / 2, flags_.generate_ms * 3 / 2 + 1))),
+               this);
   }
 
   void Lease() {
@@ -234,6 +248,8 @@ class SimulatedWorker {
     submit.set_worker_id(worker_id_);
     submit.set_lease_id(lease_.lease_id());
     submit.set_shard_id(lease_.shard().shard_id());
+    submit.set_lease_next(flags_.lease_with_submit);
+    submitted_.Clear();
     for (const star::v1::ShardQuestion& q : lease_.shard().questions()) {
       star::v1::QuestionResult* r = submit.add_results();
       r->set_question_id(q.question_id());
@@ -323,16 +339,20 @@ int RunWorkers(const BenchFlags& flags) {
   for (auto& queue : queues) queue->Shutdown();
   for (std::thread& t : threads) t.join();
   std::vector<double> lease_ms;
+  std::vector<double> submit_ms;
   int64_t leases = 0, submissions = 0, errors = 0;
   for (const auto& worker : workers) {
     lease_ms.insert(lease_ms.end(), worker->lease_ms.begin(), worker->lease_ms.end());
+    submit_ms.insert(submit_ms.end(), worker->submit_ms.begin(), worker->submit_ms.end());
     leases += static_cast<int64_t>(worker->lease_ms.size());
     submissions += worker->submissions;
     errors += worker->errors + (worker->registered() ? 0 : 1);
   }
   std::ofstream(flags.result_file) << absl::StrFormat(
-      "%.3f %.3f %d %d %d %d %.1f\n", Percentile(lease_ms, 0.5), Percentile(lease_ms, 0.99), leases,
-      submissions, errors, peak_threads, ReadProcessFigures("self").peak_rss_mib);
+      "%.3f %.3f %d %d %d %d %.1f %.3f %.3f\n", Percentile(lease_ms, 0.5),
+      Percentile(lease_ms, 0.99), leases, submissions, errors, peak_threads,
+      ReadProcessFigures("self").peak_rss_mib, Percentile(submit_ms, 0.5),
+      Percentile(submit_ms, 0.99));
   return 0;
 }
 
@@ -431,6 +451,7 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
        "--shard-size", absl::StrCat(flags.shard_size), "--channels", absl::StrCat(flags.channels),
        "--driver-threads", absl::StrCat(flags.driver_threads),
        "--generate-ms", absl::StrCat(flags.generate_ms),
+       absl::StrCat("--lease-with-submit=", flags.lease_with_submit ? "true" : "false"),
        "--ready-file", ready, "--result-file", result},
       dir + "/workers.log");
   if (!workers.ok()) {
@@ -504,15 +525,16 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
   if (!exit.has_value()) return fail("the workers' process did not end within 120 s of the pass");
   const int64_t accepted = (*store)->AcceptedCount().value_or(-1);
   std::string numbers = ReadFirstLine(result);
-  double p50 = 0, p99 = 0, workers_rss = -1;
+  double p50 = 0, p99 = 0, workers_rss = -1, submit_p50 = 0, submit_p99 = 0;
   long long leases = 0, submissions = 0, errors = 0, workers_threads = -1;
-  std::sscanf(numbers.c_str(), "%lf %lf %lld %lld %lld %lld %lf", &p50, &p99, &leases, &submissions,
-              &errors, &workers_threads, &workers_rss);
+  std::sscanf(numbers.c_str(), "%lf %lf %lld %lld %lld %lld %lf %lf %lf", &p50, &p99, &leases,
+              &submissions, &errors, &workers_threads, &workers_rss, &submit_p50, &submit_p99);
   std::printf(
       "workers %lld (each holding a shard %lld ms), shards %lld x %lld questions, store %s "
       "(WAL, synchronous=FULL)\n"
       "accepted rationales (committed): %lld in %.2f s = %.0f per second\n"
-      "lease latency (as workers saw it): p50 %.2f ms, p99 %.2f ms over %lld leases\n"
+      "lease latency (as workers saw it): p50 %.2f ms, p99 %.2f ms over %lld leases (%s)\n"
+      "submission latency (until durable): p50 %.2f ms, p99 %.2f ms\n"
       "submissions %lld, errors %lld, workers' exit %d\n"
       "coordinator process: %.2f CPU cores busy on average, peak RSS %.0f MiB, peak threads %lld\n"
       "workers' process (%lld driver threads): %.2f CPU cores busy on average, peak threads %lld, "
@@ -520,7 +542,10 @@ int RunCoordinator(const BenchFlags& flags, const std::string& self) {
       static_cast<long long>(flags.workers), static_cast<long long>(flags.generate_ms),
       static_cast<long long>(flags.shards),
       static_cast<long long>(flags.shard_size), StateStore::PathIn(dir).c_str(),
-      static_cast<long long>(accepted), seconds, accepted / seconds, p50, p99, leases, submissions,
+      static_cast<long long>(accepted), seconds, accepted / seconds, p50, p99, leases,
+      flags.lease_with_submit ? "a submission's answer carries the next lease"
+                              : "every lease a LeaseShard call",
+      submit_p50, submit_p99, submissions,
       errors, exit.value_or(-1), cpu / seconds, PeakRssMib(), static_cast<long long>(peak_threads),
       static_cast<long long>(flags.driver_threads), workers_cpu / seconds, workers_threads,
       workers_rss);
@@ -559,6 +584,9 @@ int main(int argc, char** argv) {
                "how long a worker holds each shard before submitting, where it would generate "
                "(0: submit at once, a closed loop that only measures saturation)",
                0, 600000);
+  flags.AddBool("lease-with-submit", &bench.lease_with_submit,
+                 "workers ask for their next shard with each submission (lease_next) instead of "
+                 "a LeaseShard call after it");
   flags.ParseOrExit(argc, argv);
   if (bench.role == "workers") return star::RunWorkers(bench);
   if (bench.role != "coordinator") {

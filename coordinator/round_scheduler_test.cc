@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "coordinator/round_backend.h"
 #include "gtest/gtest.h"
 
@@ -143,6 +144,87 @@ TEST(RoundSchedulerRankTest, ARoundWithoutAMinimumWaitsForItsWholeWorld) {
   request.set_trainer_id("only");
   request.set_hostname("127.0.0.1");
   EXPECT_FALSE(scheduler.Join(request, absl::Milliseconds(1500)).has_value());
+}
+
+TEST(RoundSchedulerRankTest, AWaitingRankHoldsNoThreadAndASecondWaitOfItsTrainerReplacesTheFirst) {
+  RoundScheduler scheduler;
+  star::v1::JoinRoundRequest request;
+  request.set_trainer_id("t0");
+  request.set_hostname("127.0.0.1");
+  absl::Notification first_done;
+  std::optional<star::v1::RoundAssignment> first = star::v1::RoundAssignment();
+  ASSERT_TRUE(scheduler
+                  .JoinAsync(request, absl::Seconds(60),
+                             [&](std::optional<star::v1::RoundAssignment> a) {
+                               first = std::move(a);
+                               first_done.Notify();
+                             })
+                  .ok());
+  EXPECT_FALSE(first_done.HasBeenNotified());
+  // The same trainer asks again (it gave up on its call): the first wait ends with nothing.
+  absl::Notification second_done;
+  std::optional<star::v1::RoundAssignment> second;
+  ASSERT_TRUE(scheduler
+                  .JoinAsync(request, absl::Seconds(60),
+                             [&](std::optional<star::v1::RoundAssignment> a) {
+                               second = std::move(a);
+                               second_done.Notify();
+                             })
+                  .ok());
+  ASSERT_TRUE(first_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_FALSE(first.has_value());
+  // A round forms with the second wait, answered from Submit.
+  RoundPlan plan;
+  plan.assignment.set_round_id("one");
+  plan.assignment.set_world_size(1);
+  plan.examples.emplace_back().set_example_id(7);
+  ASSERT_TRUE(scheduler.Submit(std::move(plan)).ok());
+  ASSERT_TRUE(second_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->round_id(), "one");
+  EXPECT_EQ(scheduler.Counts().running, 1);
+}
+
+TEST(RoundSchedulerRankTest, AWaitRunsOutOnTheSchedulersThreadAndCloseAnswersTheRest) {
+  RoundScheduler scheduler;
+  star::v1::JoinRoundRequest request;
+  request.set_hostname("127.0.0.1");
+  request.set_trainer_id("short");
+  absl::Notification short_done;
+  const absl::Time start = absl::Now();
+  absl::Duration waited;
+  ASSERT_TRUE(scheduler
+                  .JoinAsync(request, absl::Milliseconds(200),
+                             [&](std::optional<star::v1::RoundAssignment> a) {
+                               EXPECT_FALSE(a.has_value());
+                               waited = absl::Now() - start;
+                               short_done.Notify();
+                             })
+                  .ok());
+  request.set_trainer_id("long");
+  absl::Notification long_done;
+  ASSERT_TRUE(scheduler
+                  .JoinAsync(request, absl::Seconds(60),
+                             [&](std::optional<star::v1::RoundAssignment> a) {
+                               EXPECT_FALSE(a.has_value());
+                               long_done.Notify();
+                             })
+                  .ok());
+  ASSERT_TRUE(short_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_GE(waited, absl::Milliseconds(190));
+  EXPECT_LT(waited, absl::Seconds(2));
+  EXPECT_FALSE(long_done.HasBeenNotified());
+  scheduler.Close();
+  EXPECT_TRUE(long_done.HasBeenNotified());
+  // After Close a wait is answered at once.
+  bool answered = false;
+  ASSERT_TRUE(scheduler
+                  .JoinAsync(request, absl::Seconds(60),
+                             [&](std::optional<star::v1::RoundAssignment> a) {
+                               answered = !a.has_value();
+                             })
+                  .ok());
+  EXPECT_TRUE(answered);
 }
 
 TEST(RoundBackendTest, NcclWhenEveryRankHasAGpuGlooOtherwiseUnlessCudaIsRequired) {

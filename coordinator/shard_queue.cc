@@ -7,6 +7,25 @@
 #include "absl/synchronization/notification.h"
 
 namespace star {
+namespace {
+
+// The number of a lease id the queue issued ("l-" and 16 hex digits); nullopt for any other text.
+std::optional<uint64_t> LeaseNumber(const std::string& lease_id) {
+  if (lease_id.size() != 18 || lease_id.rfind("l-", 0) != 0) return std::nullopt;
+  uint64_t number = 0;
+  for (char c : std::string_view(lease_id).substr(2)) {
+    if (c >= '0' && c <= '9') {
+      number = number * 16 + static_cast<uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      number = number * 16 + static_cast<uint64_t>(c - 'a' + 10);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return number;
+}
+
+}  // namespace
 
 ShardQueue::ShardQueue(std::function<absl::Time()> now, int max_leases)
     : now_(std::move(now)), max_leases_(std::max(1, max_leases)), dispatcher_([this] { Dispatch(); }) {}
@@ -26,10 +45,12 @@ ShardLease ShardQueue::LeaseLocked(const std::string& worker_id, absl::Duration 
   Entry& entry = shards_[id];
   ++entry.leases;
   entry.worker_id = worker_id;
-  entry.lease_id = absl::StrFormat("l-%016x", absl::Uniform<uint64_t>(gen_));
+  uint64_t number = absl::Uniform<uint64_t>(gen_);
+  while (leases_.contains(number)) number = absl::Uniform<uint64_t>(gen_);
+  entry.lease_id = absl::StrFormat("l-%016x", number);
   entry.expires = now_() + lease_timeout;
   SetStateLocked(id, entry, State::kLeased);
-  leases_[entry.lease_id] = id;
+  leases_[number] = id;
   return ShardLease{entry.lease_id, entry.shard, entry.expires};
 }
 
@@ -197,7 +218,8 @@ absl::StatusOr<absl::Time> ShardQueue::Renew(const std::string& worker_id,
                                              absl::Duration lease_timeout) {
   absl::MutexLock lock(&mu_);
   ExpireLeasesLocked();
-  auto lease = leases_.find(lease_id);
+  std::optional<uint64_t> number = LeaseNumber(lease_id);
+  auto lease = number ? leases_.find(*number) : leases_.end();
   if (lease == leases_.end()) {
     return absl::NotFoundError(absl::StrFormat("lease_id '%s' is unknown", lease_id));
   }
@@ -255,7 +277,8 @@ absl::StatusOr<ShardQueue::Completion> ShardQueue::CheckCompletionLocked(
     return absl::NotFoundError(absl::StrFormat("shard_id '%s' is unknown", shard_id));
   }
   Entry& entry = it->second;
-  auto lease = leases_.find(lease_id);
+  std::optional<uint64_t> number = LeaseNumber(lease_id);
+  auto lease = number ? leases_.find(*number) : leases_.end();
   if (lease == leases_.end()) {
     return absl::NotFoundError(absl::StrFormat("lease_id '%s' is unknown", lease_id));
   }

@@ -169,8 +169,11 @@ class ShardQueue {
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry> shards_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> pending_ ABSL_GUARDED_BY(mu_);
-  // lease id -> shard id, for every lease ever issued in this pass.
-  absl::flat_hash_map<std::string, std::string> leases_ ABSL_GUARDED_BY(mu_);
+  // The number in a lease id ("l-" and 16 hex digits) -> shard id, for every lease issued in
+  // this pass. Ordered, not hashed: it grows while workers wait on the lock, and rehashing every
+  // lease at once would stall them all; keyed by the number, not the text, so that a lookup
+  // compares integers.
+  std::map<uint64_t, std::string> leases_ ABSL_GUARDED_BY(mu_);
   int64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   // Shards in each State, and the leased ones by expiry: leasing, renewing and expiring cost
   // O(log n) however many shards a pass has.

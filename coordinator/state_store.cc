@@ -109,6 +109,24 @@ class Statement {
 
 }  // namespace
 
+struct StateStore::CommitStatements {
+  explicit CommitStatements(sqlite3* db)
+      : complete(db,
+                 "INSERT INTO completions (shard_id, worker_id, completed_ms) VALUES (?, ?, ?) "
+                 "ON CONFLICT (shard_id) DO NOTHING"),
+        accept(db,
+               "INSERT INTO accepted (job_id, iteration, question_id, shard_id, prompt, "
+               "completion, rationalized) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        evaluate(db,
+                 "INSERT INTO evaluations (job_id, iteration, question_id, bucket, correct) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING") {}
+  bool ok() const { return complete.ok() && accept.ok() && evaluate.ok(); }
+
+  Statement complete;
+  Statement accept;
+  Statement evaluate;
+};
+
 struct StateStore::PendingCompletion {
   ShardCompletion completion;
   std::function<void(absl::StatusOr<bool>)> done;
@@ -131,6 +149,7 @@ StateStore::~StateStore() {
   // The commit thread finishes what waits before it ends.
   if (committer.joinable()) committer.join();
   absl::MutexLock lock(&db_mu_);
+  commit_statements_.reset();
   sqlite3_close_v2(db_);
 }
 
@@ -329,17 +348,19 @@ void StateStore::CommitBatch(std::vector<PendingCompletion>& batch) {
       p.result = absl::UnavailableError(absl::StrCat("state store: ", cause.message()));
     }
   };
+  if (commit_statements_ == nullptr || !commit_statements_->ok()) {
+    commit_statements_ = std::make_unique<CommitStatements>(db_);
+    if (!commit_statements_->ok()) {
+      absl::Status error = Error("preparing the statements of a completion");
+      commit_statements_.reset();
+      return fail_all(error);
+    }
+  }
+  Statement& complete = commit_statements_->complete;
+  Statement& accept = commit_statements_->accept;
+  Statement& evaluate = commit_statements_->evaluate;
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return fail_all(s);
-  Statement complete(db_,
-                     "INSERT INTO completions (shard_id, worker_id, completed_ms) VALUES (?, ?, ?) "
-                     "ON CONFLICT (shard_id) DO NOTHING");
-  Statement accept(db_,
-                   "INSERT INTO accepted (job_id, iteration, question_id, shard_id, prompt, "
-                   "completion, rationalized) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  Statement evaluate(db_,
-                     "INSERT INTO evaluations (job_id, iteration, question_id, bucket, correct) "
-                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-  bool ok = complete.ok() && accept.ok() && evaluate.ok();
+  bool ok = true;
   const int64_t now = NowMillis();
   for (PendingCompletion& p : batch) {
     if (!ok) break;

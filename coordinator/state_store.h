@@ -147,6 +147,9 @@ class StateStore {
   int64_t epoch_ = 0;
   mutable absl::Mutex db_mu_;
   sqlite3* db_ ABSL_GUARDED_BY(db_mu_);
+  // The statements of a completion, prepared by the first commit and kept.
+  struct CommitStatements;
+  std::unique_ptr<CommitStatements> commit_statements_ ABSL_GUARDED_BY(db_mu_);
 
   // Group commit: completions wait in `queue_` until `committer_` (started by the first
   // completion) takes them all at once.

@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "tests/test_environment.h"
 
@@ -123,6 +125,51 @@ TEST(StateStoreTest, ConcurrentCompletionsAreEachCommittedOnce) {
   std::vector<AcceptedRationale> accepted = store->Accepted("job-1", 1).value();
   ASSERT_EQ(accepted.size(), static_cast<size_t>(kShards));
   for (int s = 0; s < kShards; ++s) EXPECT_EQ(accepted[s].question_id, static_cast<uint64_t>(s));
+}
+
+TEST(StateStoreTest, AnAsynchronousCompletionIsAnsweredFromTheCommitThreadOnceCommitted) {
+  TempDir dir;
+  std::unique_ptr<StateStore> store = StateStore::Open(dir.File("a.db")).value();
+  constexpr int kShards = 500;
+  absl::Mutex mu;
+  int answered = 0;
+  int firsts = 0;
+  std::set<std::thread::id> threads;
+  for (int s = 0; s < kShards; ++s) {
+    store->CompleteShardAsync(Completion(absl::StrCat("s", s), s, "async"),
+                              [&](absl::StatusOr<bool> first) {
+                                absl::MutexLock lock(&mu);
+                                ASSERT_TRUE(first.ok()) << first.status();
+                                ++answered;
+                                firsts += *first ? 1 : 0;
+                                threads.insert(std::this_thread::get_id());
+                              });
+  }
+  // And each one again: a duplicate, answered false.
+  for (int s = 0; s < kShards; ++s) {
+    store->CompleteShardAsync(Completion(absl::StrCat("s", s), s, "again"),
+                              [&](absl::StatusOr<bool> first) {
+                                absl::MutexLock lock(&mu);
+                                ASSERT_TRUE(first.ok()) << first.status();
+                                ++answered;
+                                firsts += *first ? 1 : 0;
+                              });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.AwaitWithTimeout(absl::Condition(
+                            +[](int* n) { return *n == 2 * kShards; }, &answered),
+                        absl::Seconds(60));
+    EXPECT_EQ(answered, 2 * kShards);
+    EXPECT_EQ(firsts, kShards);
+    // All from the store's one commit thread, never the caller's.
+    EXPECT_EQ(threads.size(), 1u);
+    EXPECT_FALSE(threads.contains(std::this_thread::get_id()));
+  }
+  EXPECT_EQ(store->AcceptedCount().value(), kShards);
+  // What was answered is on disk: another connection sees it.
+  std::unique_ptr<StateStore> reader = StateStore::OpenReadOnly(dir.File("a.db")).value();
+  EXPECT_EQ(reader->AcceptedCount().value(), kShards);
 }
 
 TEST(StateStoreTest, TheDatabaseIsInWalModeAndACommitIsSeenByAnotherConnection) {

@@ -19,6 +19,8 @@ packages=(
   # itself is compiled into libtorch_cpu; only the headers are used, never libgloo).
   libgloo-dev
   libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev
+  # The coordinator's allocator (CMakeLists.txt).
+  libjemalloc-dev
   # clang with libFuzzer and the sanitizer runtimes, for the fuzz targets (scripts/fuzz.sh).
   clang libclang-rt-14-dev
   # dpkg-source, to unpack the Debian source of Abseil that scripts/tsan.sh builds for TSan.

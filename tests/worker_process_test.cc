@@ -53,6 +53,9 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
     sq->set_gold_answer(q.answer);
   }
   ASSERT_TRUE(coordinator.shards().Add(shard).ok());
+  // A second shard: the worker asks for it with its first submission, and gets it there.
+  shard.set_shard_id("s-worker-test-2");
+  ASSERT_TRUE(coordinator.shards().Add(shard).ok());
 
   std::vector<std::string> argv = {BinaryPath("star-worker"), "--coordinator",
                                    (*server)->address(), "--poll-wait-ms", "200", "--device", "cpu"};
@@ -72,8 +75,14 @@ TEST(WorkerProcessTest, WorkerProcessesALeasedShardAndSubmitsIt) {
   ASSERT_NE(loaded, std::string::npos) << log;
   EXPECT_TRUE(absl::EndsWith(log.substr(loaded, log.find('\n', loaded) - loaded), " on cpu"))
       << log;
-  // Five wrong direct answers and five wrong hinted ones, all re-verified and rejected.
+  // Five wrong direct answers and five wrong hinted ones, all re-verified and rejected, in
+  // each shard.
+  EXPECT_NE(log.find("s-worker-test: 5 questions"), std::string::npos) << log;
+  EXPECT_NE(log.find("s-worker-test-2: 5 questions"), std::string::npos) << log;
   EXPECT_NE(log.find("accepted 0, rejected 10"), std::string::npos) << log;
+  EXPECT_NE(log.find("shard s-worker-test-2 came with the answer to the last submission"),
+            std::string::npos)
+      << log;
   EXPECT_EQ(*coordinator.store().AcceptedCount(), 0);
   (*server)->Shutdown(absl::Seconds(1));
 }

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -68,10 +69,12 @@ class LeaseRenewer {
 };
 
 // Generates, verifies and submits one shard. Failures are logged; the lease then runs out and
-// the coordinator hands the shard to another worker.
-void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id,
-                 const star::v1::LeaseShardResponse& lease, absl::Duration renew_interval,
-                 int64_t max_batch, CompletionBackend& backend, WorkerMetrics& metrics) {
+// the coordinator hands the shard to another worker. With `lease_next`, the submission also
+// asks for the next shard; returns its lease when the answer carried one.
+std::optional<star::v1::LeaseShardResponse> HandleShard(
+    star::v1::Coordinator::Stub* stub, const std::string& worker_id,
+    const star::v1::LeaseShardResponse& lease, absl::Duration renew_interval, int64_t max_batch,
+    bool lease_next, CompletionBackend& backend, WorkerMetrics& metrics) {
   star::v1::Shard shard = lease.shard();
   const star::v1::ShardKind kind = shard.kind();
   // The worker's own limit on rows decoded at once wins over the shard's wish.
@@ -82,7 +85,10 @@ void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id
   STAR_LOG(INFO) << "shard " << shard.shard_id() << " leased (" << shard.questions_size()
                  << " questions, lease " << lease.lease_id() << ")";
   absl::Time start = absl::Now();
-  auto failed = [&] { metrics.RecordShard(kind, "failed", absl::Now() - start); };
+  auto failed = [&]() -> std::optional<star::v1::LeaseShardResponse> {
+    metrics.RecordShard(kind, "failed", absl::Now() - start);
+    return std::nullopt;
+  };
   absl::StatusOr<Precision> precision = ParsePrecision(shard.compute().precision());
   if (!precision.ok()) {
     STAR_LOG(ERROR) << "shard " << shard.shard_id() << ": compute.precision: "
@@ -115,6 +121,7 @@ void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id
   request.set_worker_id(worker_id);
   request.set_lease_id(lease.lease_id());
   request.set_generate_seconds(absl::ToDoubleSeconds(absl::Now() - start));
+  request.set_lease_next(lease_next);
   // Submission is idempotent: retry while the coordinator is unreachable.
   star::v1::SubmitShardResultResponse response;
   grpc::Status status = CallWithRetry(
@@ -139,6 +146,8 @@ void HandleShard(star::v1::Coordinator::Stub* stub, const std::string& worker_id
                  << (response.duplicate() ? " (already done)" : "");
   metrics.RecordShard(kind, response.duplicate() ? "duplicate" : "submitted", absl::Now() - start);
   metrics.RecordVerdicts(kind, response.accepted(), response.rejected());
+  if (response.next().lease_id().empty()) return std::nullopt;
+  return std::move(*response.mutable_next());
 }
 
 // Registers (retrying with backoff while the coordinator is unreachable), then long-polls for
@@ -150,6 +159,8 @@ void RunWorker(const WorkerFlags& flags, const DaemonSetup& setup, CompletionBac
   Backoff backoff(absl::Milliseconds(100), absl::Seconds(5));
   absl::Duration renew_interval = absl::Seconds(20);
   std::string worker_id;
+  // A lease that came with the last submission's answer, handled before asking for another.
+  std::optional<star::v1::LeaseShardResponse> next;
   while (!stop.stopped()) {
     if (worker_id.empty()) {
       star::v1::RegisterWorkerRequest request;
@@ -170,6 +181,15 @@ void RunWorker(const WorkerFlags& flags, const DaemonSetup& setup, CompletionBac
       backoff.Reset();
       metrics.SetRegistered(true);
       STAR_LOG(INFO) << "registered with " << flags.daemon.coordinator << " as " << worker_id;
+    }
+    if (next) {
+      // The last submission's answer leased the next shard: no LeaseShard call.
+      star::v1::LeaseShardResponse lease = *std::move(next);
+      STAR_LOG(INFO) << "shard " << lease.shard().shard_id()
+                     << " came with the answer to the last submission";
+      next = HandleShard(stub.get(), worker_id, lease, renew_interval, flags.batch_size,
+                         !stop.stopped(), backend, metrics);
+      continue;
     }
     star::v1::LeaseShardRequest request;
     request.set_worker_id(worker_id);
@@ -196,8 +216,8 @@ void RunWorker(const WorkerFlags& flags, const DaemonSetup& setup, CompletionBac
     if (response.lease_id().empty()) {
       backend.Idle();
     } else {
-      HandleShard(stub.get(), worker_id, response, renew_interval, flags.batch_size, backend,
-                  metrics);
+      next = HandleShard(stub.get(), worker_id, response, renew_interval, flags.batch_size,
+                         !stop.stopped(), backend, metrics);
     }
   }
 }
