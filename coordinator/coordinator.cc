@@ -77,33 +77,39 @@ void Coordinator::LeaseShardAsync(
     std::function<void(absl::StatusOr<star::v1::LeaseShardResponse>)> done) {
   const absl::Time start = absl::Now();
   HandlerEvents* metrics = options_.metrics;
-  auto answer = [metrics, start, done = std::move(done)](
-                    absl::StatusOr<star::v1::LeaseShardResponse> response) {
+  LeaseUncounted(request, [metrics, start, done = std::move(done)](
+                              absl::StatusOr<star::v1::LeaseShardResponse> response) {
     if (metrics != nullptr) {
       metrics->RecordLeaseShard(
           absl::Now() - start,
           !response.ok() ? "error" : response->lease_id().empty() ? "empty" : "leased");
     }
     done(std::move(response));
-  };
+  });
+}
+
+void Coordinator::LeaseUncounted(
+    const star::v1::LeaseShardRequest& request,
+    std::function<void(absl::StatusOr<star::v1::LeaseShardResponse>)> done) {
   if (absl::Status s = CheckText("worker_id", request.worker_id(), kMaxIdLength, true); !s.ok()) {
-    return answer(s);
+    return done(s);
   }
-  if (absl::Status s = registry_.TouchWorker(request.worker_id()); !s.ok()) return answer(s);
+  if (absl::Status s = registry_.TouchWorker(request.worker_id()); !s.ok()) return done(s);
   const absl::Duration wait = std::min(absl::Milliseconds(request.wait_ms()), options_.max_wait);
-  // `answer` is copied into the queue's callback; the queue calls exactly one copy.
+  // `done` is copied into the queue's callback; the queue calls exactly one copy, or refuses
+  // the wait and calls none.
   absl::Status queued = shards_.LeaseAsync(
       request.worker_id(), options_.lease_timeout, wait,
-      [answer](std::optional<ShardLease> lease) {
+      [done](std::optional<ShardLease> lease) {
         star::v1::LeaseShardResponse response;
         if (lease) {
           response.set_lease_id(lease->lease_id);
           *response.mutable_shard() = *lease->shard;
           response.set_lease_expires_unix_ms(absl::ToUnixMillis(lease->expires));
         }
-        answer(std::move(response));
+        done(std::move(response));
       });
-  if (!queued.ok()) answer(queued);
+  if (!queued.ok()) done(queued);
 }
 
 absl::StatusOr<star::v1::RenewLeaseResponse> Coordinator::RenewLease(
@@ -205,10 +211,11 @@ void Coordinator::SubmitShardResultAsync(
         } else if (!submission->lease_next) {
           answer(std::move(submission->response));
         } else {
-          // Without waiting, the queue answers on this thread.
+          // Without waiting, the queue answers on this thread. Not a LeaseShard call: not
+          // counted as one.
           star::v1::LeaseShardRequest next;
           next.set_worker_id(worker_id);
-          LeaseShardAsync(next, [&](absl::StatusOr<star::v1::LeaseShardResponse> lease) {
+          LeaseUncounted(next, [&](absl::StatusOr<star::v1::LeaseShardResponse> lease) {
             if (lease.ok()) *submission->response.mutable_next() = *std::move(lease);
             answer(std::move(submission->response));
           });

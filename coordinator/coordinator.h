@@ -115,6 +115,9 @@ class Coordinator {
   uint64_t generated_tokens() const { return generated_tokens_.load(); }
 
  private:
+  // LeaseShardAsync() without its metrics (the lease that comes with a submission's answer).
+  void LeaseUncounted(const star::v1::LeaseShardRequest& request,
+                      std::function<void(absl::StatusOr<star::v1::LeaseShardResponse>)> done);
   struct VerifiedSubmission;
   // Checks a submission against the shard and its lease and verifies every sample; nullopt
   // for a shard already completed (a duplicate).
