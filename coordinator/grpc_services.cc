@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/alarm.h"
 #include "proto/request_parsing.h"
@@ -76,8 +77,10 @@ bool JobEnded(const star::v1::JobStatus& status) {
 // its own callback.
 class WatchJobReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  // `runner` null: the call finishes at once with `refusal`.
-  WatchJobReactor(JobRunner* runner, const grpc::Status& refusal) : runner_(runner) {
+  // `runner` null: the call finishes at once with `refusal`. `open` counts the open calls: this
+  // one is in it until OnDone.
+  WatchJobReactor(JobRunner* runner, const grpc::Status& refusal, std::atomic<int>* open)
+      : runner_(runner), open_(open) {
     if (runner_ == nullptr) {
       Finish(refusal);
       return;
@@ -93,7 +96,10 @@ class WatchJobReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> 
 
   void OnCancel() override { cancelled_ = true; }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    --*open_;
+    delete this;
+  }
 
  private:
   // Writes the status if it changed (or the keepalive is due), else waits again.
@@ -125,6 +131,7 @@ class WatchJobReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> 
   }
 
   JobRunner* const runner_;
+  std::atomic<int>* const open_;
   uint64_t version_ = 0;
   bool ended_ = false;
   absl::Time last_write_ = absl::InfinitePast();
@@ -258,7 +265,13 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* JobsGrpcService::WatchJob(
                             "job_id '" + parsed.job_id() + "' is unknown");
     }
   }
-  return new WatchJobReactor(runner, status);
+  // Every call is counted until its reactor is done, refused ones included.
+  if (const int open = ++watchers_; status.ok() && open > max_watchers_) {
+    status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat(max_watchers_, " WatchJob calls are open; ask again later"));
+    runner = nullptr;
+  }
+  return new WatchJobReactor(runner, status, &watchers_);
 }
 
 grpc::Status JobsGrpcService::GetCluster(

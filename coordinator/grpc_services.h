@@ -5,6 +5,8 @@
 // the absl::Status onto the gRPC status one-to-one. Calls not yet served by the coordinator
 // answer UNIMPLEMENTED (the generated default).
 
+#include <atomic>
+
 #include "coordinator/coordinator.h"
 #include "coordinator/job_manager.h"
 #include "service/channel_security.h"
@@ -78,15 +80,17 @@ class TrainingGrpcService final
 };
 
 // WatchJob is a callback method: a watcher is a reactor that looks at the job's status version
-// on a timer and writes when it changed, not a server thread.
+// on a timer and writes when it changed, not a server thread. At most `max_watchers` watch at
+// once; one more answers RESOURCE_EXHAUSTED.
 class JobsGrpcService final
     : public star::v1::Jobs::WithRawCallbackMethod_WatchJob<star::v1::Jobs::Service> {
  public:
+  static constexpr int kMaxWatchers = 1000;
   // All must outlive the service. Every call is first checked by `auth` (null: none); a call
   // it refuses answers UNAUTHENTICATED and reaches neither the coordinator nor the jobs.
   JobsGrpcService(Coordinator* coordinator, JobManager* jobs,
-                  const CallAuthenticator* auth = nullptr)
-      : coordinator_(coordinator), jobs_(jobs), auth_(auth) {}
+                  const CallAuthenticator* auth = nullptr, int max_watchers = kMaxWatchers)
+      : coordinator_(coordinator), jobs_(jobs), auth_(auth), max_watchers_(max_watchers) {}
 
   grpc::Status SubmitJob(grpc::ServerContext* context, const star::v1::SubmitJobRequest* request,
                          star::v1::SubmitJobResponse* response) override;
@@ -98,6 +102,9 @@ class JobsGrpcService final
                          star::v1::JobStatus* response) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchJob(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request) override;
+  // WatchJob calls not done yet. A call a client cancelled is done once its watcher next looks
+  // at the job (within 200 ms).
+  int open_watchers() const { return watchers_.load(); }
   grpc::Status GetCluster(grpc::ServerContext* context, const star::v1::GetClusterRequest* request,
                           star::v1::ClusterStatus* response) override;
 
@@ -105,6 +112,9 @@ class JobsGrpcService final
   Coordinator* coordinator_;
   JobManager* jobs_;
   const CallAuthenticator* auth_;
+  const int max_watchers_;
+  // WatchJob calls open now.
+  std::atomic<int> watchers_ = 0;
 };
 
 }  // namespace star

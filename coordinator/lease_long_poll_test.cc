@@ -298,11 +298,11 @@ TEST(LongPollTest, ManyMoreWaitingRanksAndWatchersThanServerThreadsAreHeldAndAns
   cq.Shutdown();
 }
 
-TEST(LongPollTest, AWatcherThatGoesAwayEndsItsCall) {
+TEST(LongPollTest, AWatcherThatGoesAwayEndsItsCallAndWatchersAreBounded) {
   testing::TempDir dir;
   Coordinator coordinator{CoordinatorOptions{}};
   JobManager jobs(&coordinator, dir.path(), PathPolicy::Create({dir.path()}).value());
-  JobsGrpcService jobs_service(&coordinator, &jobs);
+  JobsGrpcService jobs_service(&coordinator, &jobs, nullptr, /*max_watchers=*/2);
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
       GrpcServer::Start("127.0.0.1:0", {{star::v1::Jobs::service_full_name(), &jobs_service}});
   ASSERT_TRUE(server.ok()) << server.status();
@@ -322,6 +322,48 @@ TEST(LongPollTest, AWatcherThatGoesAwayEndsItsCall) {
     while (reader->Read(&status)) {
     }
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // Two watchers at once are allowed, a third is refused; once one leaves, another may come.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (jobs_service.open_watchers() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(jobs_service.open_watchers(), 0);
+  {
+    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+    std::vector<std::unique_ptr<grpc::ClientReader<star::v1::JobStatus>>> readers;
+    star::v1::GetJobRequest request;
+    request.set_job_id(*job);
+    star::v1::JobStatus status;
+    for (int i = 0; i < 3; ++i) {
+      contexts.push_back(std::make_unique<grpc::ClientContext>());
+      readers.push_back(stub->WatchJob(contexts.back().get(), request));
+    }
+    EXPECT_TRUE(readers[0]->Read(&status));
+    EXPECT_TRUE(readers[1]->Read(&status));
+    EXPECT_FALSE(readers[2]->Read(&status));
+    grpc::Status third = readers[2]->Finish();
+    EXPECT_EQ(third.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
+    contexts[0]->TryCancel();
+    while (readers[0]->Read(&status)) {
+    }
+    EXPECT_EQ(readers[0]->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    // Once the server is done with the cancelled and the refused calls, a new watcher gets in.
+    while (jobs_service.open_watchers() > 1 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_EQ(jobs_service.open_watchers(), 1);
+    grpc::ClientContext context;
+    auto reader = stub->WatchJob(&context, request);
+    EXPECT_TRUE(reader->Read(&status));
+    context.TryCancel();
+    while (reader->Read(&status)) {
+    }
+    reader->Finish();
+    contexts[1]->TryCancel();
+    while (readers[1]->Read(&status)) {
+    }
+    readers[1]->Finish();
   }
   // An unknown job is refused at once, naming it.
   grpc::ClientContext context;
