@@ -156,8 +156,9 @@ class ProgressPrinter {
   absl::Time previous_time_ = absl::InfinitePast();
 };
 
-// Stream endings that another attempt may cure: the coordinator unreachable, restarting or
-// shutting down. The others (an unknown job, bad credentials) would only repeat.
+// Stream endings that another attempt may cure: the coordinator unreachable, restarting,
+// shutting down, or watched by too many clients at once. The others (an unknown job, bad
+// credentials) would only repeat.
 bool Transient(const grpc::Status& status) {
   switch (status.error_code()) {
     case grpc::StatusCode::OK:  // the server ended the stream before the job ended
@@ -165,6 +166,7 @@ bool Transient(const grpc::Status& status) {
     case grpc::StatusCode::CANCELLED:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
     case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return true;
     default:
       return false;
