@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/grpc_services.h"
 #include "coordinator/job_manager.h"
 #include "star/v1/job.pb.h"
 
@@ -71,6 +72,11 @@ CoordinatorMetrics::CoordinatorMetrics(MetricRegistry* registry)
                                  {"state"})),
       rounds_ended_(registry->AddCounter("star_coordinator_rounds_ended_total",
                                          "Training rounds that ended, by outcome.", {"outcome"})),
+      waiting_calls_(registry->AddGauge(
+          "star_coordinator_waiting_calls",
+          "Calls waiting in the coordinator now, none of them holding a thread: LeaseShard "
+          "long-polls, JoinRound long-polls and open WatchJob streams.",
+          {"call"})),
       job_state_(registry->AddGauge(
           "star_job_state",
           "1 for the state the latest job is in (pending, running, succeeded, failed, "
@@ -151,11 +157,20 @@ void CoordinatorMetrics::RecordVerifiedSample(star::v1::ShardKind kind, bool rat
       .Increment();
 }
 
-void CoordinatorMetrics::CollectFrom(Coordinator* coordinator, const JobManager* jobs) {
-  registry_->AddCollector([this, coordinator, jobs] { Collect(*coordinator, *jobs); });
+void CoordinatorMetrics::CollectFrom(Coordinator* coordinator, const JobManager* jobs,
+                                     const JobsGrpcService* watch) {
+  registry_->AddCollector(
+      [this, coordinator, jobs, watch] { Collect(*coordinator, *jobs, watch); });
 }
 
-void CoordinatorMetrics::Collect(Coordinator& coordinator, const JobManager& jobs) {
+void CoordinatorMetrics::Collect(Coordinator& coordinator, const JobManager& jobs,
+                                 const JobsGrpcService* watch) {
+  waiting_calls_.WithLabels({"lease_shard"})
+      .Set(static_cast<double>(coordinator.shards().LeaseWaiters()));
+  waiting_calls_.WithLabels({"join_round"})
+      .Set(static_cast<double>(coordinator.rounds().Waiting()));
+  waiting_calls_.WithLabels({"watch_job"})
+      .Set(watch == nullptr ? 0 : static_cast<double>(watch->open_watchers()));
   ShardCounts shards = coordinator.shards().Counts();
   shards_.WithLabels({"pending"}).Set(static_cast<double>(shards.pending));
   shards_.WithLabels({"leased"}).Set(static_cast<double>(shards.leased));

@@ -12,6 +12,7 @@
 //   jobs (CollectFrom):
 //     star_coordinator_shards{state}, star_coordinator_shard_leases_expired_total,
 //     star_coordinator_workers, star_coordinator_trainers, star_coordinator_rounds{state},
+//     star_coordinator_waiting_calls{call} (LeaseShard, JoinRound and WatchJob calls open),
 //     star_coordinator_rounds_ended_total{outcome}, and for the most recently submitted job
 //     star_job_state, star_job_phase, star_job_iteration and the per-iteration results
 //     (star_job_heldout_accuracy_ratio{bucket}, star_job_rationales_kept{origin}, ...).
@@ -35,6 +36,7 @@ namespace star {
 
 class Coordinator;
 class JobManager;
+class JobsGrpcService;
 
 class CoordinatorMetrics final : public HandlerEvents {
  public:
@@ -49,15 +51,17 @@ class CoordinatorMetrics final : public HandlerEvents {
   void RecordQuestionsAttempted(star::v1::ShardKind kind, int64_t questions) override;
   void RecordVerifiedSample(star::v1::ShardKind kind, bool rationalized, bool accepted) override;
 
-  // Adds a collector to the registry that copies the state of `coordinator` and `jobs` into
-  // the gauges at every scrape. Both must outlive the registry's last Render().
-  void CollectFrom(Coordinator* coordinator, const JobManager* jobs);
+  // Adds a collector to the registry that copies the state of `coordinator` and `jobs` (and the
+  // open WatchJob calls of `watch`, when given) into the gauges at every scrape. All must
+  // outlive the registry's last Render().
+  void CollectFrom(Coordinator* coordinator, const JobManager* jobs,
+                   const JobsGrpcService* watch = nullptr);
 
   // "generate", "evaluate", "rationalize" or "unspecified": the kind label's values.
   static std::string KindLabel(star::v1::ShardKind kind);
 
  private:
-  void Collect(Coordinator& coordinator, const JobManager& jobs);
+  void Collect(Coordinator& coordinator, const JobManager& jobs, const JobsGrpcService* watch);
 
   metrics::MetricRegistry* registry_;
 
@@ -72,6 +76,7 @@ class CoordinatorMetrics final : public HandlerEvents {
   metrics::Family<metrics::Gauge>& trainers_;
   metrics::Family<metrics::Gauge>& rounds_;
   metrics::Family<metrics::Counter>& rounds_ended_;
+  metrics::Family<metrics::Gauge>& waiting_calls_;
 
   metrics::Family<metrics::Gauge>& job_state_;
   metrics::Family<metrics::Gauge>& job_phase_;

@@ -16,11 +16,13 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/coordinator_metrics.h"
 #include "coordinator/grpc_services.h"
 #include "coordinator/job_config.h"
 #include "coordinator/job_manager.h"
 #include "files/path_policy.h"
 #include "grpcpp/grpcpp.h"
+#include "metrics/metric_registry.h"
 #include "gtest/gtest.h"
 #include "service/grpc_server.h"
 #include "star/v1/coordinator.grpc.pb.h"
@@ -205,6 +207,9 @@ TEST(LongPollTest, ManyMoreWaitingRanksAndWatchersThanServerThreadsAreHeldAndAns
   auto jobs_stub = star::v1::Jobs::NewStub(channel);
   absl::StatusOr<std::string> job = jobs.Submit(IdleJob(dir));
   ASSERT_TRUE(job.ok()) << job.status();
+  metrics::MetricRegistry registry;
+  CoordinatorMetrics metrics(&registry);
+  metrics.CollectFrom(&coordinator, &jobs, &jobs_service);
   const int threads_before = ThreadsOfThisProcess();
 
   // kRanks trainer ranks wait (20 s) for a round that does not exist yet.
@@ -264,6 +269,19 @@ TEST(LongPollTest, ManyMoreWaitingRanksAndWatchersThanServerThreadsAreHeldAndAns
   // counted out).
   EXPECT_LT(ThreadsOfThisProcess() - threads_with_watchers, 100)
       << "threads before the calls " << threads_before;
+  // The scrape counts them.
+  const std::string page = registry.Render();
+  EXPECT_NE(page.find(absl::StrCat("\nstar_coordinator_waiting_calls{call=\"join_round\"} ", kRanks,
+                                   "\n")),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find(absl::StrCat("\nstar_coordinator_waiting_calls{call=\"watch_job\"} ",
+                                   kWatchers, "\n")),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("\nstar_coordinator_waiting_calls{call=\"lease_shard\"} 0\n"),
+            std::string::npos)
+      << page;
 
   // A round for every waiting rank forms: each gets its own rank.
   RoundPlan plan;

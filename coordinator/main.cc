@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   star::JobsGrpcService jobs_service(&coordinator, &jobs, operator_auth.get());
-  metrics.CollectFrom(&coordinator, &jobs);
+  metrics.CollectFrom(&coordinator, &jobs, &jobs_service);
   // Declared after everything the registry reads, so that it stops serving first.
   absl::StatusOr<std::unique_ptr<star::metrics::MetricsHttpServer>> metrics_server =
       star::metrics::StartMetricsServer(metrics_flags, &registry);

@@ -282,6 +282,11 @@ std::optional<RoundProgress> RoundScheduler::WaitForEnd(const std::string& round
   return p;
 }
 
+size_t RoundScheduler::Waiting() const {
+  absl::MutexLock lock(&mu_);
+  return waiting_.size();
+}
+
 void RoundScheduler::Close() {
   std::vector<Answer> answers;
   {

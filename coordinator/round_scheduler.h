@@ -102,6 +102,8 @@ class RoundScheduler {
   std::optional<RoundProgress> Progress(const std::string& round_id) const;
 
   RoundCounts Counts() const;
+  // Ranks waiting now to be placed into a round.
+  size_t Waiting() const;
 
   // Waits up to `wait` for the round to succeed or fail; returns its progress then.
   std::optional<RoundProgress> WaitForEnd(const std::string& round_id, absl::Duration wait);
