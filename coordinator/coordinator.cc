@@ -6,7 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
+#include "coordinator/await_answer.h"
 #include "tasks/task_factory.h"
 
 namespace star {
@@ -62,14 +62,8 @@ absl::StatusOr<star::v1::RegisterWorkerResponse> Coordinator::RegisterWorker(
 
 absl::StatusOr<star::v1::LeaseShardResponse> Coordinator::LeaseShard(
     const star::v1::LeaseShardRequest& request) {
-  absl::Notification answered;
-  absl::StatusOr<star::v1::LeaseShardResponse> out;
-  LeaseShardAsync(request, [&](absl::StatusOr<star::v1::LeaseShardResponse> response) {
-    out = std::move(response);
-    answered.Notify();
-  });
-  answered.WaitForNotification();
-  return out;
+  return AwaitAnswer<absl::StatusOr<star::v1::LeaseShardResponse>>(
+      [&](auto done) { LeaseShardAsync(request, done); });
 }
 
 void Coordinator::LeaseShardAsync(
@@ -131,14 +125,8 @@ absl::StatusOr<star::v1::RenewLeaseResponse> Coordinator::RenewLease(
 
 absl::StatusOr<star::v1::SubmitShardResultResponse> Coordinator::SubmitShardResult(
     const star::v1::SubmitShardResultRequest& request) {
-  absl::Notification answered;
-  absl::StatusOr<star::v1::SubmitShardResultResponse> out;
-  SubmitShardResultAsync(request, [&](absl::StatusOr<star::v1::SubmitShardResultResponse> r) {
-    out = std::move(r);
-    answered.Notify();
-  });
-  answered.WaitForNotification();
-  return out;
+  return AwaitAnswer<absl::StatusOr<star::v1::SubmitShardResultResponse>>(
+      [&](auto done) { SubmitShardResultAsync(request, done); });
 }
 
 // What a checked and verified submission commits, and what its worker hears once it is durable.
@@ -338,14 +326,8 @@ absl::StatusOr<std::optional<Coordinator::VerifiedSubmission>> Coordinator::Chec
 
 absl::StatusOr<star::v1::JoinRoundResponse> Coordinator::JoinRound(
     const star::v1::JoinRoundRequest& request) {
-  absl::Notification answered;
-  absl::StatusOr<star::v1::JoinRoundResponse> out;
-  JoinRoundAsync(request, [&](absl::StatusOr<star::v1::JoinRoundResponse> response) {
-    out = std::move(response);
-    answered.Notify();
-  });
-  answered.WaitForNotification();
-  return out;
+  return AwaitAnswer<absl::StatusOr<star::v1::JoinRoundResponse>>(
+      [&](auto done) { JoinRoundAsync(request, done); });
 }
 
 void Coordinator::JoinRoundAsync(

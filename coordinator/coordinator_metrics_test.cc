@@ -1,13 +1,11 @@
 #include "coordinator/coordinator_metrics.h"
 
-#include <filesystem>
-
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
-#include "coordinator/job_config.h"
 #include "coordinator/job_manager.h"
 #include "gtest/gtest.h"
 #include "tasks/addition_task.h"
+#include "tests/small_job.h"
 #include "tests/test_environment.h"
 
 namespace star {
@@ -196,24 +194,7 @@ TEST(CoordinatorMetricsStateTest, ScrapeCopiesQueueExpiryAndRoundState) {
 // A whole job driven through the handlers, with this test as the worker and the trainer rank:
 // the scrape shows its state, phase and every iteration's results.
 TEST_F(CoordinatorMetricsTest, ScrapeShowsTheLatestJobsIterationResults) {
-  star::v1::JobSpec spec = DefaultJobSpec();
-  spec.set_name("metrics");
-  spec.set_iterations(1);
-  spec.set_shard_size(4);
-  // Only its config and tokenizer are read (the job checks prompts fit the context); nothing
-  // generates from it.
-  const std::string m0 = state_.File("m0");
-  std::filesystem::create_directories(m0);
-  for (const char* file : {"config.json", "tokenizer.json"}) {
-    std::filesystem::copy_file(absl::StrCat(STAR_SOURCE_DIR, "/examples/tiny-char-llama/", file),
-                               absl::StrCat(m0, "/", file));
-  }
-  spec.mutable_model()->set_base_checkpoint(m0);
-  auto* add = spec.mutable_task()->mutable_addition();
-  add->set_min_digits(1);
-  add->set_max_digits(2);
-  add->set_train_questions(4);
-  add->set_eval_questions_per_length(2);
+  star::v1::JobSpec spec = testing::SmallAdditionJob(state_, "metrics");
   absl::StatusOr<std::string> id = jobs_.Submit(spec);
   ASSERT_TRUE(id.ok()) << id.status();
   JobRunner* runner = jobs_.Find(*id);

@@ -5,7 +5,6 @@
 
 #include <dirent.h>
 
-#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,7 +17,6 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/grpc_services.h"
-#include "coordinator/job_config.h"
 #include "coordinator/job_manager.h"
 #include "files/path_policy.h"
 #include "grpcpp/grpcpp.h"
@@ -28,6 +26,7 @@
 #include "star/v1/coordinator.grpc.pb.h"
 #include "star/v1/jobs.grpc.pb.h"
 #include "star/v1/training.grpc.pb.h"
+#include "tests/small_job.h"
 #include "tests/test_environment.h"
 
 namespace star {
@@ -166,27 +165,6 @@ TEST(LeaseLongPollTest, AWaitThatRunsOutIsAnsweredEmptyAndASecondWaitReplacesThe
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
 }
 
-// A job that waits for workers forever (none come), for WatchJob to watch.
-star::v1::JobSpec IdleJob(const testing::TempDir& dir) {
-  star::v1::JobSpec spec = DefaultJobSpec();
-  spec.set_name("watched");
-  spec.set_iterations(1);
-  spec.set_shard_size(4);
-  const std::string m0 = dir.File("m0");
-  std::filesystem::create_directories(m0);
-  for (const char* file : {"config.json", "tokenizer.json"}) {
-    std::filesystem::copy_file(absl::StrCat(STAR_SOURCE_DIR, "/examples/tiny-char-llama/", file),
-                               absl::StrCat(m0, "/", file));
-  }
-  spec.mutable_model()->set_base_checkpoint(m0);
-  auto* add = spec.mutable_task()->mutable_addition();
-  add->set_min_digits(1);
-  add->set_max_digits(2);
-  add->set_train_questions(4);
-  add->set_eval_questions_per_length(2);
-  return spec;
-}
-
 TEST(LongPollTest, ManyMoreWaitingRanksAndWatchersThanServerThreadsAreHeldAndAnswered) {
   constexpr int kRanks = 300;
   constexpr int kWatchers = 100;
@@ -205,7 +183,8 @@ TEST(LongPollTest, ManyMoreWaitingRanksAndWatchersThanServerThreadsAreHeldAndAns
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
   auto training_stub = star::v1::Training::NewStub(channel);
   auto jobs_stub = star::v1::Jobs::NewStub(channel);
-  absl::StatusOr<std::string> job = jobs.Submit(IdleJob(dir));
+  // With no worker, the job waits forever: something to watch.
+  absl::StatusOr<std::string> job = jobs.Submit(testing::SmallAdditionJob(dir, "watched"));
   ASSERT_TRUE(job.ok()) << job.status();
   metrics::MetricRegistry registry;
   CoordinatorMetrics metrics(&registry);
@@ -326,7 +305,7 @@ TEST(LongPollTest, AWatcherThatGoesAwayEndsItsCallAndWatchersAreBounded) {
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = star::v1::Jobs::NewStub(
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
-  absl::StatusOr<std::string> job = jobs.Submit(IdleJob(dir));
+  absl::StatusOr<std::string> job = jobs.Submit(testing::SmallAdditionJob(dir, "watched"));
   ASSERT_TRUE(job.ok()) << job.status();
   {
     grpc::ClientContext context;

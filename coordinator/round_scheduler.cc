@@ -5,7 +5,7 @@
 #include <iterator>
 
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
+#include "coordinator/await_answer.h"
 #include "coordinator/round_backend.h"
 
 namespace star {
@@ -100,16 +100,8 @@ void RoundScheduler::FormRoundsLocked() {
 
 std::optional<star::v1::RoundAssignment> RoundScheduler::Join(
     const star::v1::JoinRoundRequest& request, absl::Duration wait) {
-  absl::Notification answered;
-  std::optional<star::v1::RoundAssignment> out;
-  absl::Status queued =
-      JoinAsync(request, wait, [&](std::optional<star::v1::RoundAssignment> assignment) {
-        out = std::move(assignment);
-        answered.Notify();
-      });
-  if (!queued.ok()) return std::nullopt;
-  answered.WaitForNotification();
-  return out;
+  return AwaitAnswer<std::optional<star::v1::RoundAssignment>>(
+      [&](auto done) { return JoinAsync(request, wait, done); });
 }
 
 absl::Status RoundScheduler::JoinAsync(const star::v1::JoinRoundRequest& request,

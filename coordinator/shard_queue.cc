@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
+#include "coordinator/await_answer.h"
 
 namespace star {
 namespace {
@@ -201,16 +201,8 @@ void ShardQueue::ExpireLeases() {
 
 std::optional<ShardLease> ShardQueue::Lease(const std::string& worker_id,
                                             absl::Duration lease_timeout, absl::Duration wait) {
-  absl::Notification answered;
-  std::optional<ShardLease> out;
-  absl::Status queued =
-      LeaseAsync(worker_id, lease_timeout, wait, [&](std::optional<ShardLease> lease) {
-        out = std::move(lease);
-        answered.Notify();
-      });
-  if (!queued.ok()) return std::nullopt;
-  answered.WaitForNotification();
-  return out;
+  return AwaitAnswer<std::optional<ShardLease>>(
+      [&](auto done) { return LeaseAsync(worker_id, lease_timeout, wait, done); });
 }
 
 absl::StatusOr<absl::Time> ShardQueue::Renew(const std::string& worker_id,

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "coordinator/await_answer.h"
 
 namespace star {
 namespace {
@@ -305,14 +305,8 @@ absl::StatusOr<std::vector<StoredShard>> StateStore::ShardsOfPass(const std::str
 }
 
 absl::StatusOr<bool> StateStore::CompleteShard(ShardCompletion completion) {
-  absl::Notification committed;
-  absl::StatusOr<bool> out;
-  CompleteShardAsync(std::move(completion), [&](absl::StatusOr<bool> result) {
-    out = std::move(result);
-    committed.Notify();
-  });
-  committed.WaitForNotification();
-  return out;
+  return AwaitAnswer<absl::StatusOr<bool>>(
+      [&](auto done) { CompleteShardAsync(std::move(completion), done); });
 }
 
 void StateStore::CompleteShardAsync(ShardCompletion completion,
