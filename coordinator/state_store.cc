@@ -342,7 +342,8 @@ void StateStore::CommitBatch(std::vector<PendingCompletion>& batch) {
       p.result = absl::UnavailableError(absl::StrCat("state store: ", cause.message()));
     }
   };
-  if (commit_statements_ == nullptr || !commit_statements_->ok()) {
+  // Kept only once all three prepared; a failed preparation is tried again by the next batch.
+  if (commit_statements_ == nullptr) {
     commit_statements_ = std::make_unique<CommitStatements>(db_);
     if (!commit_statements_->ok()) {
       absl::Status error = Error("preparing the statements of a completion");
